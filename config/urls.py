@@ -1,0 +1,11 @@
+from django.contrib import admin
+from django.urls import path
+from strawberry.django.views import GraphQLView
+
+from .schema import schema
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    # Session-authenticated, so Django's CSRF check stays on (GraphiQL sends the token).
+    path("graphql/", GraphQLView.as_view(schema=schema, graphql_ide="graphiql")),
+]

@@ -1,0 +1,62 @@
+import pytest
+from django.db import IntegrityError, transaction
+
+from django.utils import timezone
+
+from behavior.models import Event, EventKind
+from tests import factories
+
+
+@pytest.fixture
+def shop(db):
+    return factories.customer("C1"), factories.product("P1", price="2.50")
+
+
+def _refused(**kwargs):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        factories.event(**kwargs)
+
+
+class TestEventConstraints:
+    def test_event_id_is_unique(self, shop):
+        c, p = shop
+        factories.event(customer=c, product=p, event_id="e1")
+        _refused(customer=c, product=p, event_id="e1")
+
+    @pytest.mark.parametrize("quantity", [0, -3])
+    def test_quantity_must_be_positive(self, shop, quantity):
+        c, p = shop
+        _refused(customer=c, product=p, quantity=quantity)
+
+    @pytest.mark.parametrize("rating", [0, 6])
+    def test_rating_out_of_range_is_refused(self, shop, rating):
+        c, p = shop
+        _refused(customer=c, product=p, kind=EventKind.REVIEW, rating=rating)
+
+    def test_review_needs_a_rating(self, shop):
+        c, p = shop
+        _refused(customer=c, product=p, kind=EventKind.REVIEW)
+
+    def test_purchase_needs_a_unit_price(self, shop):
+        c, p = shop
+        with pytest.raises(IntegrityError), transaction.atomic():
+            Event.objects.create(event_id="np", customer=c, product=p, kind=EventKind.PURCHASE,
+                                 occurred_at=timezone.now(), quantity=1, unit_price=None)
+
+    def test_negative_unit_price_is_refused(self, shop):
+        c, p = shop
+        _refused(customer=c, product=p, unit_price="-1.00")
+
+    def test_unknown_kind_is_refused(self, shop):
+        c, p = shop
+        _refused(customer=c, product=p, kind="click")
+
+    def test_valid_events_of_every_kind_are_stored(self, shop):
+        c, p = shop
+        factories.event(customer=c, product=p, kind=EventKind.VIEW)
+        factories.event(customer=c, product=p, kind=EventKind.ADD_TO_CART)
+        factories.event(customer=c, product=p, kind=EventKind.PURCHASE, quantity=3)
+        factories.event(customer=c, product=p, kind=EventKind.REVIEW, rating=5)
+        factories.event(customer=c, product=p, kind=EventKind.RETURN)
+        factories.event(customer=None, product=p, kind=EventKind.PURCHASE)  # anonymous line
+        assert p.events.count() == 6

@@ -1,0 +1,110 @@
+"""Shared fixtures and the service markers.
+
+A test that needs PostgreSQL, Redis or a worker carries a marker; where the service is missing it
+is skipped with the reason printed (-ra), and with REQUIRE_SERVICES=1 (set by .ci/run) it fails
+instead, so CI can never pass without the real services.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.db import connection
+
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES", "") not in ("", "0", "false", "False")
+
+
+def redis_available() -> str | None:
+    """None when the configured Redis answers, else why not."""
+    url = settings.REDIS_URL or os.environ.get("CELERY_BROKER_URL", "")
+    if not url.startswith("redis"):
+        return "REDIS_URL is not set"
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except Exception as exc:  # noqa: BLE001
+        return f"Redis at {url} does not answer: {exc}"
+    return None
+
+
+def postgres_available() -> str | None:
+    if connection.vendor != "postgresql":
+        return f"needs PostgreSQL, the database is {connection.vendor} (set DATABASE_URL=postgres://...)"
+    return None
+
+
+def _missing_service(item: pytest.Item) -> str | None:
+    names = {m.name for m in item.iter_markers()}
+    if names & {"requires_postgres", "requires_worker"}:
+        reason = postgres_available()
+        if reason:
+            return reason
+    if names & {"requires_redis", "requires_worker"}:
+        reason = redis_available()
+        if reason:
+            return reason
+    return None
+
+
+@pytest.fixture(autouse=True)
+def _service_guard(request):
+    reason = _missing_service(request.node)
+    if reason:
+        if REQUIRE_SERVICES:
+            pytest.fail(f"REQUIRE_SERVICES is set but {reason}")
+        pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def _media_root(settings, tmp_path):
+    """Model artifacts and exports go to a throw-away folder per test."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+
+
+def make_staff(username: str = "analyst", perms: tuple[str, ...] = ()) -> Any:
+    user = get_user_model().objects.create_user(username=username, password="pw", is_staff=True)
+    for perm in perms:
+        app_label, codename = perm.split(".")
+        user.user_permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+    return get_user_model().objects.get(pk=user.pk)  # fresh instance: no stale permission cache
+
+
+class GraphQLClient:
+    """Posts to /graphql/ through Django's test client, optionally logged in."""
+
+    def __init__(self, client, user=None):
+        self.client = client
+        if user is not None:
+            client.force_login(user)
+
+    def __call__(self, query: str, variables: dict | None = None, *, expect_errors: bool = False) -> dict:
+        response = self.client.post(
+            "/graphql/", {"query": query, "variables": variables or {}}, content_type="application/json"
+        )
+        assert response.status_code == 200, response.content
+        body = response.json()
+        if not expect_errors:
+            assert "errors" not in body, body.get("errors")
+        return body
+
+
+@pytest.fixture
+def gql(client):
+    return GraphQLClient(client)
+
+
+@pytest.fixture
+def staff_gql(client, db):
+    user = make_staff(
+        "staff",
+        perms=("behavior.view_customer", "behavior.view_event", "behavior.add_event", "behavior.change_customer",
+               "behavior.add_customer", "catalog.add_product", "catalog.change_product", "catalog.add_category",
+               "catalog.change_category"),
+    )
+    return GraphQLClient(client, user)
