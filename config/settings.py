@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "recommender",
     "segments",
     "forecasting",
+    "analytics",
 ]
 
 MIDDLEWARE = [
