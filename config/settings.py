@@ -94,6 +94,11 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
+# The demo dataset sits in ../shared/data beside the checkout (see its README for the licence).
+DEMO_DATA_PATH = env.path(
+    "DEMO_DATA_PATH", default=str(BASE_DIR.parent / "shared" / "data" / "online_retail.csv.gz")
+)
+
 # --- Celery -------------------------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
