@@ -100,6 +100,7 @@ DEMO_DATA_PATH = env.path(
 )
 
 # --- Celery -------------------------------------------------------------------------------------
+# See docs/jobs.md for why each value is what it is.
 REDIS_URL = env.str("REDIS_URL", default="")
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
 # Embedded default: no broker configured means tasks run in the calling process.
@@ -111,19 +112,49 @@ CELERY_ACCEPT_CONTENT = ["json"]
 # The job row is the record of a run; nothing is kept in Redis.
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
+# A task is acknowledged only when it has finished, and given back to the queue if its worker process
+# dies; each worker process reserves one task at a time (jobs are long: no prefetching behind one).
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# ML jobs have their own queue so that short housekeeping (reaper, scheduled submits) never waits
+# behind a training run: start ML workers with `-Q ml` and at least one worker with `-Q default`.
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {"jobs.tasks.run_job": {"queue": "ml"}}
+CELERY_TASK_CREATE_MISSING_QUEUES = True
+# Long-running workers: restart a pool process after some jobs so memory from numpy/LightFM is returned.
+CELERY_WORKER_MAX_TASKS_PER_CHILD = env.int("CELERY_WORKER_MAX_TASKS_PER_CHILD", default=20)
+CELERY_WORKER_SEND_TASK_EVENTS = False
 JOB_SOFT_TIME_LIMIT = env.int("JOB_SOFT_TIME_LIMIT", default=60 * 60)
 JOB_HARD_TIME_LIMIT = env.int("JOB_HARD_TIME_LIMIT", default=JOB_SOFT_TIME_LIMIT + 300)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     # Longer than the longest job, so an unacked long job is not handed to a second worker.
     "visibility_timeout": JOB_HARD_TIME_LIMIT + 600,
+    "socket_connect_timeout": 3,
+    "socket_timeout": 10,
 }
+CELERY_BROKER_CONNECTION_TIMEOUT = 3
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Publishing a job: a few quick tries, then the submit fails with BROKER_UNAVAILABLE (about 2 s).
+JOB_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
+# A job runs at most this many times (first run, transient-error retries, re-runs after a lost worker).
+JOB_MAX_ATTEMPTS = env.int("JOB_MAX_ATTEMPTS", default=3)
+# A running job's worker writes a heartbeat every JOB_HEARTBEAT_INTERVAL s (and at each progress report);
+# one silent for JOB_HEARTBEAT_TIMEOUT s is taken for dead by the reaper, run every JOB_REAP_INTERVAL s.
+JOB_HEARTBEAT_INTERVAL = env.float("JOB_HEARTBEAT_INTERVAL", default=30.0)
+JOB_HEARTBEAT_TIMEOUT = env.float("JOB_HEARTBEAT_TIMEOUT", default=300.0)
+JOB_REAP_INTERVAL = env.float("JOB_REAP_INTERVAL", default=60.0)
+# A job nobody started within this time (no worker listening on its queue) fails with NOT_STARTED.
+JOB_QUEUED_TIMEOUT = env.int("JOB_QUEUED_TIMEOUT", default=24 * 3600)
+# Schedules live in the database (admin: Periodic tasks); the reaper entry below is installed there.
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_BEAT_SCHEDULE = {
+    "jobs: reap jobs whose worker died": {
+        "task": "jobs.tasks.reap_jobs",
+        "schedule": JOB_REAP_INTERVAL,
+        "options": {"queue": "default", "expires": JOB_REAP_INTERVAL},
+    },
+}
 CELERY_TIMEZONE = "UTC"
 
 # --- GraphQL ------------------------------------------------------------------------------------

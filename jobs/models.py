@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
 
@@ -18,7 +19,8 @@ class Job(models.Model):
     """One asynchronous run (training, segmentation, forecast): the only record of it."""
 
     kind = models.CharField(max_length=64, db_index=True)
-    params = models.JSONField(default=dict, blank=True)
+    # Cleaned parameters; dates and decimals are stored as ISO strings / strings.
+    params = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
     status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED, db_index=True)
     progress = models.FloatField(default=0.0)
     message = models.CharField(max_length=500, blank=True, default="")
@@ -26,6 +28,8 @@ class Job(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs"
     )
     submitted_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # When it last entered QUEUED (submit, or re-queued by the reaper): a job never waits forever.
+    queued_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)

@@ -32,6 +32,10 @@ class JobCancelled(Exception):
     pass
 
 
+class JobTransientError(Exception):
+    """A failure that may pass (a lock timeout, a service briefly away): the job is retried with backoff."""
+
+
 class JobFailed(Exception):
     """A failure the runner can name: its code reaches the client, never a traceback."""
 

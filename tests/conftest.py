@@ -108,3 +108,19 @@ def staff_gql(client, db):
                "catalog.change_category"),
     )
     return GraphQLClient(client, user)
+
+
+# --- Celery (jobs) ------------------------------------------------------------------------------
+# Tasks run in-process (eagerly) in every test, even when REDIS_URL is set, unless the test is marked
+# requires_worker and starts a real worker with the `celery_worker` fixture (tests/jobs/workers.py).
+from tests.jobs.workers import celery_worker  # noqa: E402,F401
+
+
+@pytest.fixture(autouse=True)
+def _celery_eager(request):
+    from config.celery import app
+
+    saved = app.conf.task_always_eager
+    app.conf.task_always_eager = request.node.get_closest_marker("requires_worker") is None
+    yield
+    app.conf.task_always_eager = saved
