@@ -39,6 +39,23 @@ class CustomerOrder:
     created_at: auto
 
 
+def _segment_annotation(name: str) -> dict:
+    from segments.selectors import customer_segment_annotations
+
+    return {name: customer_segment_annotations()[name]}
+
+
+def _segment_value(customer, attribute: str) -> str | None:
+    if hasattr(customer, attribute):
+        return getattr(customer, attribute)
+    from segments.selectors import customer_current_membership
+
+    membership = customer_current_membership(customer_id=customer.pk)
+    if membership is None:
+        return None
+    return membership.segment.label if attribute == "current_segment_label" else membership.rfm_score
+
+
 @strawberry_django.type(Customer, name="Customer", filters=CustomerFilter, ordering=CustomerOrder)
 class CustomerType(relay.Node):
     external_id: auto
@@ -52,6 +69,24 @@ class CustomerType(relay.Node):
     )
     def events(self) -> list[Event]:
         return Event.objects.filter(customer_id=self.pk).order_by("-occurred_at", "-id")  # type: ignore[attr-defined]
+
+    # Segment fields: correlated subqueries the optimizer adds to the page's query (no N+1); a customer
+    # fetched without the optimizer falls back to one lookup.
+    @strawberry_django.field(
+        annotate=_segment_annotation("current_segment_label"),
+        description="Label of the customer's segment in the served segmentation.",
+        extensions=staff_with_perm("segments.view_segment"),
+    )
+    def segment(self) -> str | None:
+        return _segment_value(self, "current_segment_label")
+
+    @strawberry_django.field(
+        annotate=_segment_annotation("current_rfm_score"),
+        description="RFM quintile scores in the served segmentation, e.g. '545'.",
+        extensions=staff_with_perm("segments.view_segment"),
+    )
+    def rfm_score(self) -> str | None:
+        return _segment_value(self, "current_rfm_score")
 
 
 @strawberry.type

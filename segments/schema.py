@@ -1,0 +1,142 @@
+"""GraphQL for segmentation: runs, served segments with profiles, members, audience link, runSegmentation."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import strawberry
+import strawberry_django
+from django.urls import NoReverseMatch, reverse
+from strawberry import auto, relay
+from strawberry.scalars import JSON
+from strawberry.types import Info
+from strawberry_django.relay import DjangoListConnection
+
+from behavior.schema import CustomerType
+from config.graphql_permissions import staff_with_perm
+from jobs.schema import JobPayload, submit_job
+
+from . import selectors
+from .models import Algorithm, Segment, SegmentationRun, SegmentMembership, RunStatus
+
+VIEW = "segments.view_segment"
+AlgorithmEnum = strawberry.enum(Algorithm, name="SegmentationAlgorithm")
+RunStatusEnum = strawberry.enum(RunStatus, name="SegmentationRunStatus")
+
+
+@strawberry_django.type(SegmentationRun, name="SegmentationRun")
+class SegmentationRunType:
+    id: auto
+    status: RunStatusEnum
+    algorithm: AlgorithmEnum
+    params: JSON
+    features: JSON
+    as_of: auto
+    customers: auto
+    k: auto
+    silhouette: auto
+    silhouette_by_k: JSON
+    sizes: JSON
+    timings: JSON
+    created_at: auto
+    finished_at: auto
+
+
+@strawberry_django.type(SegmentMembership, name="SegmentMember")
+class SegmentMemberType(relay.Node):
+    customer: CustomerType
+    recency: auto
+    frequency: auto
+    monetary: auto
+    r_score: auto
+    f_score: auto
+    m_score: auto
+    rfm_score: auto
+
+
+@strawberry_django.type(Segment, name="Segment")
+class SegmentType:
+    id: auto
+    label: auto
+    size: auto
+    recency: float = strawberry_django.field(description="Mean days since the last purchase.")
+    frequency: float = strawberry_django.field(description="Mean distinct orders.")
+    monetary: float = strawberry_django.field(description="Mean spend net of returns.")
+    revenue_share: float = strawberry_django.field(description="Share of the run's net revenue, 0-1.")
+    views: auto
+    add_to_cart_rate: auto
+    category_breadth: auto
+    average_basket: auto
+    tenure: float = strawberry_django.field(description="Mean days since the first purchase.")
+    r_score: float = strawberry_django.field(description="Mean R quintile score (1-5).")
+    f_score: auto
+    m_score: auto
+    run: SegmentationRunType
+
+    @strawberry_django.field(only=["cluster"], description="DBSCAN's noise: customers in no dense group.")
+    def is_noise(self) -> bool:
+        return self.cluster == -1  # type: ignore[attr-defined]
+
+    @strawberry_django.connection(DjangoListConnection[SegmentMemberType], description="Members, by customer id.")
+    def members(self) -> list[SegmentMembership]:
+        return selectors.segment_members(segment_id=self.pk)  # type: ignore[attr-defined,return-value]
+
+    @strawberry_django.field(only=["id"], description="A CSV of the members for a campaign tool (needs "
+                                                      "segments.export_segment); null if the URL is not mounted.")
+    def audience_export_url(self, info: Info) -> str | None:
+        try:
+            path = reverse("segments:audience-export", args=[self.pk])  # type: ignore[attr-defined]
+        except NoReverseMatch:
+            return None
+        return info.context.request.build_absolute_uri(path)
+
+
+@strawberry.input(name="RunSegmentationInput", description="Every field has a default: `{}` runs K-means with k "
+                                                           "chosen by silhouette, as of the last purchase day.")
+class RunSegmentationInput:
+    algorithm: AlgorithmEnum = Algorithm.KMEANS  # type: ignore[assignment]
+    as_of: date | None = strawberry.field(default=strawberry.UNSET,
+                                          description="Default: the day of the last purchase (shop time).")
+    k: int | None = strawberry.field(default=strawberry.UNSET, description="Default: chosen in kMin..kMax.")
+    k_min: int = 3
+    k_max: int = 8
+    eps: float = strawberry.field(default=0.5, description="DBSCAN radius in standardised feature units.")
+    min_samples: int = 10
+    sample_size: int = strawberry.field(default=20_000, description="Rows used to choose k and to fit DBSCAN.")
+    features: list[str] | None = strawberry.field(
+        default=strawberry.UNSET, description="Default recency, frequency, monetary; also views, add_to_cart_rate, "
+                                              "category_breadth, average_basket, tenure.")
+    seed: int = 0
+
+
+@strawberry.type
+class Query:
+    @strawberry_django.field(description="Segmentation runs, newest first.", extensions=staff_with_perm(VIEW))
+    def segmentations(self, limit: int = 20) -> list[SegmentationRunType]:
+        return selectors.segmentation_runs()[: max(0, min(limit, 100))]  # type: ignore[return-value]
+
+    @strawberry_django.field(description="The segments of a run, biggest revenue first; the served (latest "
+                                         "successful) run when runId is omitted.", extensions=staff_with_perm(VIEW))
+    def segments(self, run_id: strawberry.ID | None = None) -> list[SegmentType]:
+        run_pk = _pk(run_id) if run_id is not None else None
+        if run_id is not None and run_pk is None:
+            return []
+        return selectors.segments_for_run(run_id=run_pk)  # type: ignore[return-value]
+
+    @strawberry_django.field(description="A segment of a successful run by id.", extensions=staff_with_perm(VIEW))
+    def segment(self, id: strawberry.ID) -> SegmentType | None:
+        pk = _pk(id)
+        return None if pk is None else selectors.segment_get(segment_id=pk)  # type: ignore[return-value]
+
+
+def _pk(value) -> int | None:
+    text = str(value).strip()
+    return int(text) if text.isdigit() else None
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Submit a segments.run job (needs segments.add_segmentationrun). The new run "
+                                     "is served when it succeeds; a failure leaves the previous one served.")
+    def run_segmentation(self, info: Info, input: RunSegmentationInput | None = None) -> JobPayload:
+        return submit_job(info, kind="segments.run", params=input or {})

@@ -1,0 +1,235 @@
+"""Writes: run a segmentation end to end, publish it, discard a failed one, prune old memberships."""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+import pandas as pd
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from . import engine
+from .error_codes import SegmentsErrorCode
+from .models import Algorithm, RunStatus, Segment, SegmentationRun, SegmentMembership
+from .selectors import customer_features, latest_purchase_date
+
+DEFAULT_FEATURES = ("recency", "frequency", "monetary")
+ALL_FEATURES = ("recency", "frequency", "monetary", "views", "add_to_cart_rate", "category_breadth",
+                "average_basket", "tenure")
+# A customer whose first purchase is this recent (and who has at most two orders) is "New".
+NEW_CUSTOMER_DAYS = 60
+
+
+def dbscan_max_pairs() -> float:
+    """DBSCAN's memory guard: the most (point, neighbour) pairs its fit may hold (~16 bytes each)."""
+    return float(getattr(settings, "SEGMENTS_DBSCAN_MAX_PAIRS", 25_000_000))
+
+
+def memberships_kept_runs() -> int:
+    return int(getattr(settings, "SEGMENTS_KEEP_MEMBERSHIPS_RUNS", 3))
+
+
+class SegmentationFailed(Exception):
+    def __init__(self, code: SegmentsErrorCode, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class StageTimer:
+    seconds: dict[str, float] = field(default_factory=dict)
+    sklearn_seconds: float = 0.0
+
+    def stage(self, name: str, started: float) -> float:
+        now = time.perf_counter()
+        self.seconds[name] = round(self.seconds.get(name, 0.0) + now - started, 3)
+        return now
+
+
+def segmentation_run(
+    *,
+    algorithm: str = Algorithm.KMEANS,
+    as_of: date | None = None,
+    k: int | None = None,
+    k_min: int = 3,
+    k_max: int = 8,
+    eps: float = 0.5,
+    min_samples: int = 10,
+    sample_size: int = 20_000,
+    features: tuple[str, ...] | list[str] = DEFAULT_FEATURES,
+    seed: int = 0,
+    job_id: int | None = None,
+    progress: Callable[[float, str], None] = lambda fraction, message: None,
+) -> SegmentationRun:
+    """Compute features, cluster, label, write the run BUILDING and publish it at the end.
+
+    Any failure marks the run FAILED and removes what it wrote; the served run does not change.
+    """
+    timer = StageTimer()
+    t = time.perf_counter()
+    as_of = as_of or latest_purchase_date()
+    if as_of is None:
+        raise SegmentationFailed(SegmentsErrorCode.NO_CUSTOMERS, "There are no purchases to segment.")
+    progress(0.02, f"computing features as of {as_of}")
+    frame = customer_features(as_of=as_of)
+    t = timer.stage("features", t)
+    if frame.empty:
+        raise SegmentationFailed(SegmentsErrorCode.NO_CUSTOMERS, f"No customer bought anything by {as_of}.")
+    progress(0.25, f"{len(frame)} customers; scoring and clustering")
+
+    scores = engine.rfm_scores(frame["recency"].to_numpy(), frame["frequency"].to_numpy(),
+                               frame["monetary"].to_numpy())
+    names = list(features)
+    x = engine.transform(frame[names].to_numpy(dtype=np.float64), names)
+    t = timer.stage("scale", t)
+
+    def cluster_progress(fraction: float, message: str) -> None:
+        progress(0.25 + 0.45 * fraction, message)
+
+    try:
+        if algorithm == Algorithm.DBSCAN:
+            result = engine.dbscan_cluster(x, eps=eps, min_samples=min_samples, sample_size=sample_size,
+                                           max_pairs=dbscan_max_pairs(), seed=seed, progress=cluster_progress)
+            if result.k == 0:
+                raise SegmentationFailed(SegmentsErrorCode.NO_CLUSTERS, f"DBSCAN with eps={eps} and "
+                                         f"min_samples={min_samples} found no cluster: every customer is noise.")
+        else:
+            result = engine.kmeans_cluster(x, k=k, k_min=k_min, k_max=k_max, sample_size=sample_size, seed=seed,
+                                           progress=cluster_progress)
+    except engine.SegmentationError as exc:
+        raise SegmentationFailed(SegmentsErrorCode(exc.code), exc.message) from exc
+    timer.sklearn_seconds = result.sklearn_seconds
+    t = timer.stage("cluster", t)
+
+    profiles = _profiles(frame, scores, result.labels)
+    labels = engine.label_segments(profiles, new_days=NEW_CUSTOMER_DAYS)
+    t = timer.stage("label", t)
+    progress(0.72, "writing segments and memberships")
+
+    run = SegmentationRun.objects.create(
+        job_id=job_id, algorithm=algorithm, as_of=as_of, customers=len(frame), k=result.k,
+        silhouette=result.silhouette, silhouette_by_k={str(c): s for c, s in result.silhouette_by_k.items()},
+        features=names, params={"k": k, "k_min": k_min, "k_max": k_max, "eps": eps, "min_samples": min_samples,
+                                "sample_size": sample_size, "seed": seed, "fit_size": result.fit_size},
+    )
+    try:
+        segments = Segment.objects.bulk_create([Segment(run=run, label=label, **profile_fields(p))
+                                                for p, label in zip(profiles, labels, strict=True)])
+        segment_ids = {s.cluster: s.pk for s in segments}
+        _write_memberships(run, frame, scores, result.labels, segment_ids)
+        t = timer.stage("write", t)
+        progress(0.97, "publishing")
+        run.sizes = {s.label: s.size for s in segments}
+        timer.seconds["sklearn"] = round(timer.sklearn_seconds, 3)
+        run.timings = timer.seconds
+        segmentation_publish(run=run)
+    except BaseException:
+        segmentation_discard(run=run)
+        raise
+    return run
+
+
+def profile_fields(p: dict) -> dict:
+    keys = ("cluster", "size", "recency", "frequency", "monetary", "views", "add_to_cart_rate", "category_breadth",
+            "average_basket", "tenure", "r_score", "f_score", "m_score", "revenue_share")
+    return {key: p[key] for key in keys}
+
+
+def _profiles(frame: pd.DataFrame, scores: np.ndarray, labels: np.ndarray) -> list[dict]:
+    """Per-cluster means of the raw features and of the R/F/M scores (what labels are read from)."""
+    data = frame.drop(columns=["customer_id"]).assign(
+        cluster=labels, r_score=scores[:, 0], f_score=scores[:, 1], m_score=scores[:, 2]
+    )
+    grouped = data.groupby("cluster")
+    means = grouped.mean()
+    medians = grouped["frequency"].median()
+    sizes = grouped.size()
+    totals = grouped["monetary"].sum()
+    revenue = float(np.clip(frame["monetary"].to_numpy(), 0, None).sum())
+    positive = data.assign(pos=np.clip(data["monetary"], 0, None)).groupby("cluster")["pos"].sum()
+    out = []
+    for cluster in means.index:
+        row = means.loc[cluster]
+        out.append({
+            "cluster": int(cluster), "noise": cluster == engine.NOISE, "size": int(sizes[cluster]),
+            **{name: round(float(row[name]), 4) for name in
+               ("recency", "frequency", "monetary", "views", "add_to_cart_rate", "category_breadth",
+                "average_basket", "tenure", "r_score", "f_score", "m_score")},
+            "median_orders": float(medians[cluster]), "monetary_total": float(totals[cluster]),
+            # Share of positive net revenue, so shares add up to 1 even when some customers net negative.
+            "revenue_share": round(float(positive[cluster]) / revenue, 6) if revenue > 0 else 0.0,
+        })
+    return out
+
+
+MEMBERSHIP_COLUMNS = ["run_id", "segment_id", "customer_id", "recency", "frequency", "monetary", "r_score",
+                      "f_score", "m_score", "rfm_score"]
+
+
+def _write_memberships(run: SegmentationRun, frame: pd.DataFrame, scores: np.ndarray, labels: np.ndarray,
+                       segment_ids: dict[int, int]) -> None:
+    distinct, inverse = np.unique(labels, return_inverse=True)
+    seg = np.array([segment_ids[int(c)] for c in distinct], dtype=np.int64)[inverse]
+    rows = pd.DataFrame({
+        "run_id": run.pk, "segment_id": seg, "customer_id": frame["customer_id"].to_numpy(),
+        "recency": frame["recency"].to_numpy(), "frequency": frame["frequency"].to_numpy(),
+        "monetary": frame["monetary"].to_numpy(), "r_score": scores[:, 0], "f_score": scores[:, 1],
+        "m_score": scores[:, 2], "rfm_score": engine.rfm_codes(scores),
+    }, columns=MEMBERSHIP_COLUMNS)
+    table = SegmentMembership._meta.db_table
+    if connection.vendor == "postgresql":
+        buffer = io.StringIO()
+        rows.to_csv(buffer, index=False, header=False)
+        data = buffer.getvalue().encode()
+        with connection.cursor() as cursor:
+            with cursor.cursor.copy(f"COPY {table} ({', '.join(MEMBERSHIP_COLUMNS)}) FROM STDIN WITH (FORMAT csv)") \
+                    as copy:
+                for start in range(0, len(data), 1 << 20):
+                    copy.write(data[start:start + (1 << 20)])
+        return
+    SegmentMembership.objects.bulk_create(
+        (SegmentMembership(**record) for record in rows.to_dict("records")), batch_size=2000
+    )
+
+
+def segmentation_publish(*, run: SegmentationRun) -> None:
+    """Serve this run: one UPDATE, so readers see the old run or the new one, never a mix."""
+    with transaction.atomic():
+        SegmentationRun.objects.filter(pk=run.pk).update(
+            status=RunStatus.SUCCEEDED, finished_at=timezone.now(), sizes=run.sizes, timings=run.timings
+        )
+    run.refresh_from_db()
+
+
+def segmentation_discard(*, run: SegmentationRun) -> None:
+    """A failed or cancelled run: drop what it wrote, keep the row (FAILED) for the record."""
+    with transaction.atomic():
+        SegmentMembership.objects.filter(run_id=run.pk).delete()
+        Segment.objects.filter(run_id=run.pk).delete()
+        SegmentationRun.objects.filter(pk=run.pk).update(status=RunStatus.FAILED, finished_at=timezone.now())
+
+
+def segmentation_prune(*, keep: int | None = None) -> int:
+    """Delete the memberships of all but the ``keep`` newest successful runs (their profiles stay)."""
+    keep = memberships_kept_runs() if keep is None else keep
+    kept = list(SegmentationRun.objects.filter(status=RunStatus.SUCCEEDED).order_by("-finished_at", "-id")
+                .values_list("id", flat=True)[:keep])
+    old = list(SegmentationRun.objects.filter(members_pruned=False, status=RunStatus.SUCCEEDED)
+               .exclude(id__in=kept).values_list("id", flat=True))
+    deleted = 0
+    for run_id in old:
+        with transaction.atomic():
+            segment_ids = list(Segment.objects.filter(run_id=run_id).values_list("id", flat=True))
+            # By segment: the (segment, customer) index finds the rows; _raw_delete skips the ORM's
+            # per-row collection (memberships have no dependants).
+            qs = SegmentMembership.objects.filter(segment_id__in=segment_ids)
+            deleted += qs._raw_delete(qs.db)
+            SegmentationRun.objects.filter(pk=run_id).update(members_pruned=True)
+    return deleted
