@@ -1,0 +1,724 @@
+"""Pure numerics for the recommender: matrices, features, LightFM fitting, scoring, metrics, baselines.
+
+No Django here: everything takes and returns numpy/scipy/pandas objects, so it can be unit-tested and
+benchmarked without a database. Conventions:
+
+* users and items are rows/columns 0..n-1; callers keep the id arrays (``user_ids``, ``item_ids``);
+* a "scorer" maps an array of user rows to a dense ``(len(rows), n_items)`` float32 score block;
+* ``-inf`` marks an item that must not be recommended (already bought, outside the category, ...).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+NEG_INF = np.float32(-np.inf)
+Scorer = Callable[[np.ndarray], np.ndarray]
+
+
+# --- interactions ---------------------------------------------------------------------------------
+
+
+def interaction_weights(
+    kinds: np.ndarray, *, kind_weights: dict[str, float], age_days: np.ndarray | None = None,
+    half_life_days: float = 0.0,
+) -> np.ndarray:
+    """One weight per event: its kind's weight, halved every ``half_life_days`` of age (0 = no decay)."""
+    kinds = np.asarray(kinds)
+    weights = np.zeros(len(kinds), dtype=np.float64)
+    for kind, weight in kind_weights.items():
+        weights[kinds == kind] = weight
+    if half_life_days and age_days is not None:
+        weights *= np.power(0.5, np.maximum(np.asarray(age_days, dtype=np.float64), 0.0) / half_life_days)
+    return weights
+
+
+def interaction_matrix(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, shape: tuple[int, int]) -> sp.csr_matrix:
+    """Sum of values per (row, col); entries with a zero or negative sum are dropped."""
+    matrix = sp.coo_matrix((np.asarray(values, dtype=np.float64), (rows, cols)), shape=shape).tocsr()
+    matrix.sum_duplicates()
+    matrix.data[matrix.data < 0] = 0
+    matrix.eliminate_zeros()
+    return matrix
+
+
+def training_pair(weighted: sp.csr_matrix) -> tuple[sp.coo_matrix, sp.coo_matrix]:
+    """LightFM's (interactions, sample_weight): positives as ones, weights log-damped with mean 1.
+
+    Wholesale buyers repeat an item dozens of times; raw sums would let a few pairs dominate the
+    gradient, so the weight grows with the log of the summed event weight.
+    """
+    coo = weighted.tocoo()
+    damped = np.log1p(coo.data).astype(np.float32)
+    damped /= max(float(damped.mean()), 1e-9) if len(damped) else 1.0
+    positives = sp.coo_matrix((np.ones_like(damped), (coo.row, coo.col)), shape=weighted.shape)
+    weights = sp.coo_matrix((damped, (coo.row, coo.col)), shape=weighted.shape)
+    return positives, weights
+
+
+def index_of(sorted_ids: np.ndarray, ids: Iterable[int] | np.ndarray) -> np.ndarray:
+    """Positions of ``ids`` in the sorted id array, -1 where absent (vectorised)."""
+    ids = np.asarray(list(ids) if not isinstance(ids, np.ndarray) else ids, dtype=np.int64)
+    if len(sorted_ids) == 0 or len(ids) == 0:
+        return np.full(len(ids), -1, dtype=np.int64)
+    pos = np.searchsorted(sorted_ids, ids)
+    pos = np.minimum(pos, len(sorted_ids) - 1)
+    return np.where(sorted_ids[pos] == ids, pos, -1).astype(np.int64)
+
+
+# --- features -------------------------------------------------------------------------------------
+
+_TOKEN = re.compile(r"[a-z]{3,}")
+_STOP = frozenset("and the for with set of in on to a an pack box bag small large mini red white blue pink".split())
+
+
+def description_tokens(texts: Sequence[str], *, min_items: int = 5, max_share: float = 0.2) -> list[list[str]]:
+    """Words shared by at least ``min_items`` items and at most ``max_share`` of them, per item."""
+    per_item = [sorted(set(_TOKEN.findall((t or "").lower())) - _STOP) for t in texts]
+    counts = Counter(tok for toks in per_item for tok in toks)
+    ceiling = max(min_items, int(max_share * len(texts)))
+    keep = {tok for tok, n in counts.items() if min_items <= n <= ceiling}
+    return [[f"word:{tok}" for tok in toks if tok in keep] for toks in per_item]
+
+
+def price_band_edges(prices: np.ndarray, bands: int = 5) -> np.ndarray:
+    prices = np.asarray(prices, dtype=np.float64)
+    if len(prices) == 0:
+        return np.zeros(0)
+    return np.unique(np.quantile(prices, np.linspace(0, 1, bands + 1)[1:-1]))
+
+
+def price_bands(prices: np.ndarray, edges: np.ndarray) -> list[str]:
+    return [f"price:{b}" for b in np.searchsorted(edges, np.asarray(prices, dtype=np.float64), side="right")]
+
+
+def feature_matrix(
+    features: Sequence[Sequence[str]], *, vocabulary: Sequence[str] | None = None, identity: bool = True
+) -> tuple[sp.csr_matrix, list[str]]:
+    """Rows normalised to sum 1; identity columns (one per entity) first, then the named features.
+
+    With ``vocabulary`` given (cold start), unknown names are ignored and no identity is added.
+    """
+    if vocabulary is None:
+        vocabulary = sorted({name for names in features for name in names})
+    column = {name: i for i, name in enumerate(vocabulary)}
+    n = len(features)
+    offset = n if identity else 0
+    rows, cols = [], []
+    for r, names in enumerate(features):
+        if identity:
+            rows.append(r)
+            cols.append(r)
+        for name in set(names):
+            c = column.get(name)
+            if c is not None:
+                rows.append(r)
+                cols.append(offset + c)
+    data = np.ones(len(rows), dtype=np.float32)
+    matrix = sp.csr_matrix((data, (rows, cols)), shape=(n, offset + len(vocabulary)), dtype=np.float32)
+    sums = np.asarray(matrix.sum(axis=1)).ravel()
+    sums[sums == 0] = 1
+    matrix = sp.diags(1 / sums).astype(np.float32) @ matrix
+    return matrix.tocsr(), list(vocabulary)
+
+
+# --- LightFM --------------------------------------------------------------------------------------
+
+
+@dataclass
+class FitParams:
+    loss: str = "warp"
+    components: int = 48
+    epochs: int = 30
+    learning_rate: float = 0.05
+    item_alpha: float = 1e-6
+    user_alpha: float = 1e-6
+    max_sampled: int = 30
+    patience: int = 3
+    seed: int = 0
+    num_threads: int = field(default_factory=lambda: os.cpu_count() or 1)
+
+
+@dataclass
+class FitResult:
+    model: object
+    best_epoch: int
+    epochs_run: int
+    history: list[float]
+    seconds: float
+
+
+def representations(model, user_features: sp.csr_matrix, item_features: sp.csr_matrix):
+    """(user vectors, item vectors, item biases) as float32: score = U @ V.T + item_bias (+ a per-user constant)."""
+    users = np.asarray(user_features @ model.user_embeddings, dtype=np.float32)
+    items = np.asarray(item_features @ model.item_embeddings, dtype=np.float32)
+    item_bias = np.asarray(item_features @ model.item_biases, dtype=np.float32).ravel()
+    return users, items, item_bias
+
+
+def lightfm_scorer(users: np.ndarray, items: np.ndarray, item_bias: np.ndarray) -> Scorer:
+    def score(rows: np.ndarray) -> np.ndarray:
+        return users[rows] @ items.T + item_bias
+
+    return score
+
+
+def fit_lightfm(
+    interactions: sp.csr_matrix,
+    *,
+    user_features: sp.csr_matrix,
+    item_features: sp.csr_matrix,
+    params: FitParams,
+    epochs: int | None = None,
+    validate: Callable[[Scorer], float] | None = None,
+    on_epoch: Callable[[int, float | None], None] | None = None,
+) -> FitResult:
+    """Fit epoch by epoch; with ``validate`` keep the best epoch and stop after ``patience`` without gain."""
+    from lightfm import LightFM
+
+    started = time.perf_counter()
+    model = LightFM(
+        no_components=params.components, loss=params.loss, learning_rate=params.learning_rate,
+        item_alpha=params.item_alpha, user_alpha=params.user_alpha, max_sampled=params.max_sampled,
+        random_state=np.random.RandomState(params.seed),
+    )
+    positives, weights = training_pair(interactions)
+    # k-OS and logistic losses take no sample weights in LightFM; WARP and BPR do.
+    sample_weight = weights if params.loss in ("warp", "bpr") else None
+    total = epochs or params.epochs
+    history: list[float] = []
+    best_value, best_epoch, best_state = -math.inf, 0, None
+    for epoch in range(1, total + 1):
+        model.fit_partial(positives, user_features=user_features, item_features=item_features,
+                          sample_weight=sample_weight, epochs=1, num_threads=params.num_threads)
+        value = None
+        if validate is not None:
+            value = float(validate(lightfm_scorer(*representations(model, user_features, item_features))))
+            history.append(value)
+            if value > best_value:
+                best_value, best_epoch = value, epoch
+                best_state = [a.copy() for a in (model.user_embeddings, model.user_biases,
+                                                 model.item_embeddings, model.item_biases)]
+        else:
+            best_epoch = epoch
+        if on_epoch is not None:
+            on_epoch(epoch, value)
+        if validate is not None and epoch - best_epoch >= params.patience:
+            break
+    if best_state is not None:
+        model.user_embeddings, model.user_biases, model.item_embeddings, model.item_biases = best_state
+    return FitResult(model=model, best_epoch=best_epoch, epochs_run=epoch,
+                     history=history, seconds=time.perf_counter() - started)
+
+
+# --- top-k ----------------------------------------------------------------------------------------
+
+
+def mask_rows(scores: np.ndarray, rows: np.ndarray, excluded: sp.csr_matrix | None) -> np.ndarray:
+    """Set ``-inf`` where ``excluded[rows]`` has an entry (in place; returns scores)."""
+    if excluded is None:
+        return scores
+    block = excluded[rows]
+    r = np.repeat(np.arange(block.shape[0]), np.diff(block.indptr))
+    scores[r, block.indices] = NEG_INF
+    return scores
+
+
+def top_k(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the k best columns per row, best first (argpartition, then sort only those k)."""
+    scores = np.atleast_2d(scores)
+    k = min(k, scores.shape[1])
+    if k <= 0:
+        return np.zeros((scores.shape[0], 0), dtype=np.int64)
+    part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    order = np.argsort(-np.take_along_axis(scores, part, axis=1), axis=1, kind="stable")
+    return np.take_along_axis(part, order, axis=1)
+
+
+def top_k_1d(scores: np.ndarray, k: int) -> np.ndarray:
+    """Best-first indices of the k best finite scores of one vector."""
+    finite = int(np.isfinite(scores).sum())
+    k = min(k, finite)
+    if k <= 0:
+        return np.zeros(0, dtype=np.int64)
+    part = np.argpartition(-scores, k - 1)[:k]
+    return part[np.argsort(-scores[part], kind="stable")]
+
+
+# --- metrics --------------------------------------------------------------------------------------
+
+
+def ranking_metrics(recommended: np.ndarray, truth: sp.csr_matrix, k: int = 10) -> dict[str, np.ndarray]:
+    """Per-user precision@k, recall@k and nDCG@k (binary relevance) for best-first lists.
+
+    ``recommended`` is (users, >=k) column indices, -1 for an empty slot; ``truth`` (users, items).
+    """
+    recommended = np.asarray(recommended)[:, :k]
+    truth = truth.tocsr()
+    n_true = np.diff(truth.indptr)
+    dense = truth.toarray() > 0
+    hits = np.take_along_axis(dense, np.maximum(recommended, 0), axis=1) & (recommended >= 0)
+    discounts = 1.0 / np.log2(np.arange(2, k + 2))
+    dcg = (hits * discounts[: hits.shape[1]]).sum(axis=1)
+    ideal = np.cumsum(discounts)[np.minimum(n_true, k) - 1] if len(n_true) else np.zeros(0)
+    ideal = np.where(n_true > 0, ideal, 1.0)
+    n_hits = hits.sum(axis=1)
+    return {
+        "precision": n_hits / k,
+        "recall": np.where(n_true > 0, n_hits / np.maximum(n_true, 1), 0.0),
+        "ndcg": np.where(n_true > 0, dcg / ideal, 0.0),
+    }
+
+
+def auc_scores(scores: np.ndarray, truth: sp.csr_matrix) -> np.ndarray:
+    """Per-user ROC AUC of positives against the other candidates; ``-inf`` items are not candidates.
+
+    Ties count one half (average ranks).
+    """
+    from scipy.stats import rankdata
+
+    truth = truth.tocsr()
+    excluded = ~np.isfinite(scores)
+    n_excluded = excluded.sum(axis=1)
+    ranks = rankdata(np.where(excluded, -np.inf, scores), axis=1)  # excluded share the lowest ranks
+    out = np.full(scores.shape[0], np.nan)
+    for r in range(scores.shape[0]):
+        pos = truth.indices[truth.indptr[r]:truth.indptr[r + 1]]
+        pos = pos[~excluded[r, pos]]
+        n_pos = len(pos)
+        n_neg = scores.shape[1] - n_excluded[r] - n_pos
+        if n_pos == 0 or n_neg <= 0:
+            continue
+        # ranks among candidates: every excluded item sits below each candidate
+        # every excluded item sits below each candidate: shifting by their count ranks candidates from 1
+        rank_sum = float(ranks[r, pos].sum()) - n_pos * n_excluded[r]
+        out[r] = (rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+    return out
+
+
+def evaluate(
+    scorer: Scorer, *, users: np.ndarray, truth: sp.csr_matrix, excluded: sp.csr_matrix | None, n_items: int,
+    k: int = 10, batch: int = 512, with_auc: bool = True,
+) -> dict[str, float]:
+    """Mean precision/recall/nDCG@k, AUC and catalogue coverage of a scorer for the given users.
+
+    ``truth`` and ``excluded`` are indexed by user row (the full user space), ``users`` selects rows.
+    """
+    users = np.asarray(users, dtype=np.int64)
+    sums = {"precision": 0.0, "recall": 0.0, "ndcg": 0.0}
+    auc_total, auc_n = 0.0, 0
+    shown = np.zeros(n_items, dtype=bool)
+    for start in range(0, len(users), batch):
+        rows = users[start:start + batch]
+        scores = np.asarray(scorer(rows), dtype=np.float32).copy()
+        mask_rows(scores, rows, excluded)
+        best = top_k(scores, k)
+        # never count an excluded item as recommended
+        best = np.where(np.isfinite(np.take_along_axis(scores, best, axis=1)), best, -1)
+        shown[best[best >= 0]] = True
+        block_truth = truth[rows]
+        for name, values in ranking_metrics(best, block_truth, k).items():
+            sums[name] += float(values.sum())
+        if with_auc:
+            aucs = auc_scores(scores, block_truth)
+            auc_total += float(np.nansum(aucs))
+            auc_n += int(np.isfinite(aucs).sum())
+    n = max(len(users), 1)
+    out = {f"{name}@{k}": sums[name] / n for name in sums}
+    out["auc"] = auc_total / auc_n if auc_n else float("nan")
+    out["coverage"] = float(shown.sum()) / max(n_items, 1)
+    out["users"] = int(len(users))
+    return out
+
+
+# --- baselines ------------------------------------------------------------------------------------
+
+
+def popularity(purchases: sp.csr_matrix) -> np.ndarray:
+    """Distinct buyers per item (ties broken by total count), as float32 scores."""
+    buyers = np.asarray((purchases > 0).sum(axis=0), dtype=np.float64).ravel()
+    volume = np.asarray(purchases.sum(axis=0), dtype=np.float64).ravel()
+    return (buyers + volume / (volume.max() + 1.0 if len(volume) else 1.0)).astype(np.float32)
+
+
+def popularity_scorer(scores: np.ndarray) -> Scorer:
+    def score(rows: np.ndarray) -> np.ndarray:
+        return np.broadcast_to(scores, (len(rows), len(scores))).astype(np.float32)
+
+    return score
+
+
+def buy_again_scorer(history: sp.csr_matrix, popular: np.ndarray) -> Scorer:
+    """The customer's own items by how often they were bought, then popular items."""
+    fill = (popular / (popular.max() + 1.0)).astype(np.float32) if len(popular) else popular
+
+    def score(rows: np.ndarray) -> np.ndarray:
+        return history[rows].toarray().astype(np.float32) + fill
+
+    return score
+
+
+def history_weights(age_days: np.ndarray, half_life_days: float) -> np.ndarray:
+    """Each past purchase counts 1, halved every ``half_life_days`` (0 = no decay)."""
+    age = np.maximum(np.asarray(age_days, dtype=np.float64), 0.0)
+    return np.power(0.5, age / half_life_days) if half_life_days else np.ones_like(age)
+
+
+def history_strength(history_row_counts: np.ndarray) -> np.ndarray:
+    """How strongly own history pushes an item up in the blend: log of 1 + (decayed) times bought."""
+    return np.log1p(history_row_counts)
+
+
+def standardise_rows(scores: np.ndarray) -> np.ndarray:
+    finite = np.isfinite(scores)
+    safe = np.where(finite, scores, 0.0)
+    n = np.maximum(finite.sum(axis=-1, keepdims=True), 1)
+    mean = safe.sum(axis=-1, keepdims=True) / n
+    std = np.sqrt((np.where(finite, (safe - mean) ** 2, 0.0)).sum(axis=-1, keepdims=True) / n)
+    return ((scores - mean) / np.maximum(std, 1e-6)).astype(np.float32)
+
+
+def blend_scorer(model: Scorer, history: sp.csr_matrix, alpha: float) -> Scorer:
+    """Next basket: the model's standardised score plus ``alpha`` times the own-history strength."""
+
+    def score(rows: np.ndarray) -> np.ndarray:
+        own = history_strength(history[rows].toarray()).astype(np.float32)
+        return standardise_rows(model(rows)) + np.float32(alpha) * own
+
+    return score
+
+
+BLEND_GRID = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 1000.0)
+
+
+def tune_blend(model: Scorer, history: sp.csr_matrix, *, users: np.ndarray, truth: sp.csr_matrix, n_items: int,
+               metric: str = "ndcg@10", grid: Sequence[float] = BLEND_GRID) -> tuple[float, dict[float, float]]:
+    """The blend weight that maximises ``metric`` on the (validation) users; ties go to the smaller weight."""
+    results = {}
+    for alpha in grid:
+        results[alpha] = evaluate(blend_scorer(model, history, alpha), users=users, truth=truth, excluded=None,
+                                  n_items=n_items, with_auc=False)[metric]
+    best = max(grid, key=lambda a: (results[a], -a))
+    return best, results
+
+
+def ease_fit(matrix: sp.csr_matrix, lam: float = 250.0) -> np.ndarray:
+    """EASE (Steck 2019): B = I - P / diag(P) with P = (X'X + lam I)^-1, zero diagonal, closed form."""
+    gram = (matrix.T @ matrix).toarray().astype(np.float64)
+    gram[np.diag_indices_from(gram)] += lam
+    inverse = np.linalg.inv(gram)
+    weights = -inverse / np.diag(inverse)
+    weights[np.diag_indices_from(weights)] = 0.0
+    return weights.astype(np.float32)
+
+
+def ease_scorer(matrix: sp.csr_matrix, weights: np.ndarray) -> Scorer:
+    def score(rows: np.ndarray) -> np.ndarray:
+        return np.asarray(matrix[rows] @ weights, dtype=np.float32)
+
+    return score
+
+
+# --- splits ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class TimeSplit:
+    """Rows of an event frame before ``fit_end`` (model training), up to ``test_start`` (history), and after."""
+
+    fit_end: pd.Timestamp
+    test_start: pd.Timestamp
+    end: pd.Timestamp
+
+
+def time_split(occurred_at: pd.Series, *, test_days: int, validation_days: int) -> TimeSplit:
+    end = occurred_at.max()
+    test_start = end - pd.Timedelta(days=test_days)
+    return TimeSplit(fit_end=test_start - pd.Timedelta(days=validation_days), test_start=test_start, end=end)
+
+
+def holdout_truth(
+    users: np.ndarray, items: np.ndarray, shape: tuple[int, int], *, known: sp.csr_matrix, discovery: bool,
+    eligible_users: np.ndarray,
+) -> tuple[np.ndarray, sp.csr_matrix]:
+    """Held-out purchases as a truth matrix and the users to evaluate (eligible, with at least one).
+
+    For discovery, pairs the user had bought before (in ``known``) are removed from the truth.
+    """
+    truth = interaction_matrix(users, items, np.ones(len(users)), shape)
+    truth.data[:] = 1
+    if discovery:
+        truth = truth - truth.multiply(known > 0)
+        truth.eliminate_zeros()
+    has = np.diff(truth.indptr) > 0
+    mask = np.zeros(shape[0], dtype=bool)
+    mask[eligible_users] = True
+    return np.flatnonzero(has & mask), truth.tocsr()
+
+
+# --- the whole training run -----------------------------------------------------------------------
+
+
+@dataclass
+class PipelineParams:
+    kind_weights: dict[str, float]
+    half_life_days: float = 0.0
+    history_half_life_days: float = 60.0
+    test_days: int = 30
+    validation_days: int = 14
+    validation_share: float = 0.3
+    popular_days: int = 30
+    price_bands: int = 5
+    refit: bool = True
+    k: int = 10
+    fit: FitParams = field(default_factory=FitParams)
+
+
+@dataclass
+class Frames:
+    """The training data as plain frames (the service reads them from the database).
+
+    events: user_id, item_id, kind, occurred_at (UTC), quantity; users: user_id, country, attributes (dict);
+    items: item_id, category_ids (the category first, then its ancestors; possibly empty), brand, price, text.
+    """
+
+    events: pd.DataFrame
+    users: pd.DataFrame
+    items: pd.DataFrame
+
+
+def user_feature_names(country: str, attributes: dict | None) -> list[str]:
+    names = [f"country:{country}"] if country else []
+    for key, value in sorted((attributes or {}).items()):
+        if isinstance(value, (str, bool, int)) and not isinstance(value, float) and len(str(value)) <= 40:
+            names.append(f"attr:{key}={value}")
+    return names
+
+
+def item_feature_names(category_ids: Sequence[int], brand: str, band: str, tokens: Sequence[str]) -> list[str]:
+    names = [f"cat:{c}" for c in category_ids]
+    if brand:
+        names.append(f"brand:{brand.strip().lower()}")
+    names.append(band)
+    if not category_ids:
+        names.extend(tokens)
+    return names
+
+
+@dataclass
+class Artifact:
+    """Everything serving needs, as numpy arrays (saved as one .npz)."""
+
+    user_ids: np.ndarray
+    item_ids: np.ndarray
+    user_vectors: np.ndarray
+    item_vectors: np.ndarray
+    item_bias: np.ndarray
+    user_feature_names: np.ndarray
+    user_feature_vectors: np.ndarray
+    item_feature_names: np.ndarray
+    item_feature_vectors: np.ndarray
+    item_feature_bias: np.ndarray
+    price_edges: np.ndarray
+    item_category: np.ndarray
+    popular_recent: np.ndarray
+    blend_alpha: np.ndarray
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class PipelineResult:
+    artifact: Artifact
+    metrics: dict
+    info: dict
+
+
+def _split_rows(events: pd.DataFrame, start, end) -> pd.DataFrame:
+    mask = np.ones(len(events), dtype=bool)
+    if start is not None:
+        mask &= (events["occurred_at"] >= start).to_numpy()
+    if end is not None:
+        mask &= (events["occurred_at"] < end).to_numpy()
+    return events[mask]
+
+
+def run_pipeline(frames: Frames, params: PipelineParams,
+                 progress: Callable[[float, str], None] = lambda f, m: None) -> PipelineResult:
+    """Build matrices and features, fit with early stopping, evaluate on the time split, refit, export."""
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    events = frames.events
+    if events.empty:
+        raise ValueError("no events with a customer to learn from")
+    split = time_split(events["occurred_at"], test_days=params.test_days, validation_days=params.validation_days)
+    user_ids = np.unique(events["user_id"].to_numpy(dtype=np.int64))
+    item_ids = np.unique(frames.items["item_id"].to_numpy(dtype=np.int64))
+    items = frames.items.set_index("item_id").loc[item_ids]
+    users = frames.users.set_index("user_id").reindex(user_ids)
+    events = events[np.isin(events["item_id"].to_numpy(), item_ids)]
+    shape = (len(user_ids), len(item_ids))
+    u = index_of(user_ids, events["user_id"].to_numpy())
+    i = index_of(item_ids, events["item_id"].to_numpy())
+    events = events.assign(u=u, i=i)
+
+    def weighted(rows: pd.DataFrame, as_of) -> sp.csr_matrix:
+        age = (as_of - rows["occurred_at"]).dt.total_seconds().to_numpy() / 86400.0
+        w = interaction_weights(rows["kind"].to_numpy(), kind_weights=params.kind_weights, age_days=age,
+                                half_life_days=params.half_life_days)
+        return interaction_matrix(rows["u"].to_numpy(), rows["i"].to_numpy(), w, shape)
+
+    def purchases(rows: pd.DataFrame) -> sp.csr_matrix:
+        rows = rows[rows["kind"] == "purchase"]
+        return interaction_matrix(rows["u"].to_numpy(), rows["i"].to_numpy(), np.ones(len(rows)), shape)
+
+    def recent_purchases(rows: pd.DataFrame, as_of) -> sp.csr_matrix:
+        rows = rows[rows["kind"] == "purchase"]
+        age = (as_of - rows["occurred_at"]).dt.total_seconds().to_numpy() / 86400.0
+        return interaction_matrix(rows["u"].to_numpy(), rows["i"].to_numpy(),
+                                  history_weights(age, params.history_half_life_days), shape)
+
+    # Validation holds out the last ``validation_days`` before the test window of a random share of
+    # users only; everyone else's data up to the test window trains the model, so the evaluated model
+    # is as fresh as the baselines it is compared with.
+    pre_test = _split_rows(events, None, split.test_start)
+    test_rows = _split_rows(events, split.test_start, None)
+    tail = (pre_test["occurred_at"] >= split.fit_end).to_numpy()
+    tail_buyers = np.unique(pre_test.loc[tail & (pre_test["kind"] == "purchase").to_numpy(), "u"].to_numpy())
+    rng = np.random.default_rng(params.fit.seed)
+    val_user_ids = rng.choice(tail_buyers, size=int(round(params.validation_share * len(tail_buyers))),
+                              replace=False) if len(tail_buyers) else tail_buyers
+    held = tail & np.isin(pre_test["u"].to_numpy(), val_user_ids)
+    fit_rows, val_rows = pre_test[~held], pre_test[held]
+    if fit_rows.empty or test_rows.empty:
+        raise ValueError("the data window is too short for the validation and test windows")
+
+    # features
+    edges = price_band_edges(items["price"].to_numpy(dtype=np.float64), params.price_bands)
+    bands = price_bands(items["price"].to_numpy(dtype=np.float64), edges)
+    tokens = description_tokens(items["text"].fillna("").tolist())
+    item_names = [item_feature_names(list(c or []), b or "", band, tok)
+                  for c, b, band, tok in zip(items["category_ids"], items["brand"], bands, tokens)]
+    user_names = [user_feature_names(c if isinstance(c, str) else "", a if isinstance(a, dict) else None)
+                  for c, a in zip(users["country"], users["attributes"])]
+    item_features, item_vocab = feature_matrix(item_names)
+    user_features, user_vocab = feature_matrix(user_names)
+    timings["prepare"] = time.perf_counter() - t0
+
+    # matrices for fitting, validation and test
+    w_fit = weighted(fit_rows, split.test_start)
+    hist_val, hist_test = purchases(fit_rows), purchases(pre_test)
+    # what the served next-basket blend knows of a customer: purchases decayed with age
+    own_val, own_test = recent_purchases(fit_rows, split.fit_end), recent_purchases(pre_test, split.test_start)
+    eligible_val = np.intersect1d(val_user_ids, np.flatnonzero(np.diff(hist_val.indptr) > 0))
+    seen_fit = np.flatnonzero(np.diff(w_fit.indptr) > 0)
+    val_p, test_p = val_rows[val_rows["kind"] == "purchase"], test_rows[test_rows["kind"] == "purchase"]
+    val_users, val_truth = holdout_truth(val_p["u"].to_numpy(), val_p["i"].to_numpy(), shape, known=hist_val,
+                                         discovery=True, eligible_users=eligible_val)
+    val_nb_users, val_nb_truth = holdout_truth(val_p["u"].to_numpy(), val_p["i"].to_numpy(), shape,
+                                               known=hist_val, discovery=False, eligible_users=eligible_val)
+    test_users, test_truth = holdout_truth(test_p["u"].to_numpy(), test_p["i"].to_numpy(), shape,
+                                           known=hist_test, discovery=True, eligible_users=seen_fit)
+    test_nb_users, test_nb_truth = holdout_truth(test_p["u"].to_numpy(), test_p["i"].to_numpy(), shape,
+                                                 known=hist_test, discovery=False, eligible_users=seen_fit)
+    n_items = shape[1]
+    k = params.k
+    fp = params.fit
+    total_epochs = fp.epochs * (2 if params.refit else 1)
+
+    def validate(scorer: Scorer) -> float:
+        if len(val_users) == 0:
+            return 0.0
+        return evaluate(scorer, users=val_users, truth=val_truth, excluded=hist_val, n_items=n_items, k=k,
+                        with_auc=False)[f"ndcg@{k}"]
+
+    def on_epoch_1(epoch: int, value: float | None) -> None:
+        shown = "" if value is None else f", validation nDCG@{k} {value:.4f}"
+        progress(0.05 + 0.8 * epoch / total_epochs, f"epoch {epoch}{shown}")
+
+    progress(0.05, "fitting on the training window")
+    stage1 = fit_lightfm(w_fit, user_features=user_features, item_features=item_features, params=fp,
+                         validate=validate if len(val_users) else None, on_epoch=on_epoch_1)
+    timings["fit"] = stage1.seconds
+    t1 = time.perf_counter()
+    model_scorer = lightfm_scorer(*representations(stage1.model, user_features, item_features))
+
+    # blend weight for next basket, chosen on the validation window only
+    alpha, alpha_table = (0.0, {})
+    if len(val_nb_users):
+        alpha, alpha_table = tune_blend(model_scorer, own_val, users=val_nb_users, truth=val_nb_truth,
+                                        n_items=n_items, metric=f"ndcg@{k}")
+    progress(0.05 + 0.8 * stage1.epochs_run / total_epochs, "evaluating on the held-out window")
+    pop = popularity(hist_test)
+    evals = {
+        "discovery": {
+            "model": evaluate(model_scorer, users=test_users, truth=test_truth, excluded=hist_test, n_items=n_items, k=k),
+            "popularity": evaluate(popularity_scorer(pop), users=test_users, truth=test_truth, excluded=hist_test,
+                                   n_items=n_items, k=k),
+        },
+        "next_basket": {
+            "served": evaluate(blend_scorer(model_scorer, own_test, alpha), users=test_nb_users, truth=test_nb_truth,
+                               excluded=None, n_items=n_items, k=k),
+            "model": evaluate(model_scorer, users=test_nb_users, truth=test_nb_truth, excluded=None,
+                              n_items=n_items, k=k),
+            "buy_again": evaluate(buy_again_scorer(hist_test, pop), users=test_nb_users, truth=test_nb_truth,
+                                  excluded=None, n_items=n_items, k=k),
+            "popularity": evaluate(popularity_scorer(pop), users=test_nb_users, truth=test_nb_truth, excluded=None,
+                                   n_items=n_items, k=k),
+        },
+    }
+    timings["evaluate"] = time.perf_counter() - t1
+
+    final, final_user_features = stage1, user_features
+    if params.refit:
+        w_all = weighted(events, split.end)
+        epochs = max(stage1.best_epoch, 1)
+        done = stage1.epochs_run
+
+        def on_epoch_2(epoch: int, value: float | None) -> None:
+            progress(0.05 + 0.8 * (done + epoch) / (done + epochs), f"refit on all data: epoch {epoch}/{epochs}")
+
+        final = fit_lightfm(w_all, user_features=user_features, item_features=item_features, params=fp,
+                            epochs=epochs, on_epoch=on_epoch_2)
+        timings["refit"] = final.seconds
+    progress(0.9, "exporting")
+    user_vectors, item_vectors, item_bias = representations(final.model, final_user_features, item_features)
+    n_u, n_i = len(user_ids), len(item_ids)
+    recent = _split_rows(events, split.end - pd.Timedelta(days=params.popular_days), None)
+    recent_pop = popularity(purchases(recent)) if not recent.empty else popularity(purchases(events))
+    artifact = Artifact(
+        user_ids=user_ids, item_ids=item_ids,
+        user_vectors=user_vectors, item_vectors=item_vectors, item_bias=item_bias,
+        user_feature_names=np.array(user_vocab, dtype=str),
+        user_feature_vectors=np.asarray(final.model.user_embeddings[n_u:], dtype=np.float32),
+        item_feature_names=np.array(item_vocab, dtype=str),
+        item_feature_vectors=np.asarray(final.model.item_embeddings[n_i:], dtype=np.float32),
+        item_feature_bias=np.asarray(final.model.item_biases[n_i:], dtype=np.float32),
+        price_edges=np.asarray(edges, dtype=np.float64),
+        item_category=np.array([c[0] if len(c or []) else -1 for c in items["category_ids"]], dtype=np.int64),
+        popular_recent=recent_pop.astype(np.float32),
+        blend_alpha=np.array(alpha, dtype=np.float32),
+    )
+    timings["total"] = time.perf_counter() - t0
+    info = {
+        "window": {"start": str(events["occurred_at"].min()), "fit_end": str(split.fit_end),
+                   "test_start": str(split.test_start), "end": str(split.end)},
+        "counts": {"users": n_u, "items": n_i, "events": int(len(events)), "pairs": int(w_fit.nnz),
+                   "user_features": len(user_vocab), "item_features": len(item_vocab)},
+        "best_epoch": stage1.best_epoch, "epochs_run": stage1.epochs_run,
+        "validation_history": stage1.history, "blend_alpha": alpha,
+        "blend_validation": {str(a): v for a, v in alpha_table.items()},
+        "timings": timings,
+    }
+    return PipelineResult(artifact=artifact, metrics=evals, info=info)

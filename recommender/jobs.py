@@ -1,0 +1,94 @@
+"""The `recommender.train` job kind: parameters (every one defaulted) and the runner."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from jobs.registry import JobContext, JobFailed, JobParamsError, JobResult, job_kind
+
+from .error_codes import RecommenderError
+
+LOSSES = ("warp", "bpr", "warp-kos", "logistic")
+METRICS = ("ndcg@10", "precision@10", "recall@10")
+
+
+def _number(name: str, value, low: float, high: float, *, integer: bool = False) -> None:
+    kinds = (int,) if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kinds) or not low <= value <= high:
+        kind = "an integer" if integer else "a number"
+        raise JobParamsError(name, f"{name} must be {kind} from {low} to {high}")
+
+
+@dataclass
+class TrainParams:
+    loss: str = "warp"
+    components: int = 48
+    epochs: int = 30
+    learning_rate: float = 0.05
+    item_alpha: float = 1e-6
+    user_alpha: float = 1e-6
+    max_sampled: int = 30
+    patience: int = 3
+    seed: int = 0
+    # interaction weight per event kind (0 leaves the kind out); returns are never a positive signal
+    weight_purchase: float = 1.0
+    weight_add_to_cart: float = 0.4
+    weight_view: float = 0.1
+    weight_review: float = 0.5
+    half_life_days: float = 0.0  # decay of interaction weights with age; 0 = none
+    history_half_life_days: float = 90.0  # decay of own purchases in the next-basket blend
+    test_days: int = 30
+    validation_days: int = 14
+    validation_share: float = 0.3
+    popular_days: int = 30
+    refit: bool = True  # refit on all data (with the early-stopped epoch count) before serving
+    primary_metric: str = "ndcg@10"
+    activate: bool = True  # activate when it beats the baselines
+
+    def __post_init__(self):
+        if self.loss not in LOSSES:
+            raise JobParamsError("loss", f"loss must be one of {', '.join(LOSSES)}")
+        if self.primary_metric not in METRICS:
+            raise JobParamsError("primary_metric", f"primary_metric must be one of {', '.join(METRICS)}")
+        _number("components", self.components, 1, 512, integer=True)
+        _number("epochs", self.epochs, 1, 500, integer=True)
+        _number("learning_rate", self.learning_rate, 1e-5, 1.0)
+        _number("item_alpha", self.item_alpha, 0.0, 1.0)
+        _number("user_alpha", self.user_alpha, 0.0, 1.0)
+        _number("max_sampled", self.max_sampled, 1, 1000, integer=True)
+        _number("patience", self.patience, 1, 100, integer=True)
+        _number("seed", self.seed, 0, 2**31 - 1, integer=True)
+        for name in ("weight_purchase", "weight_add_to_cart", "weight_view", "weight_review"):
+            _number(name, getattr(self, name), 0.0, 100.0)
+        if self.weight_purchase <= 0:
+            raise JobParamsError("weight_purchase", "weight_purchase must be positive")
+        _number("half_life_days", self.half_life_days, 0.0, 3650.0)
+        _number("history_half_life_days", self.history_half_life_days, 0.0, 3650.0)
+        _number("test_days", self.test_days, 1, 365, integer=True)
+        _number("validation_days", self.validation_days, 1, 365, integer=True)
+        _number("validation_share", self.validation_share, 0.05, 0.9)
+        _number("popular_days", self.popular_days, 1, 3650, integer=True)
+        for name in ("refit", "activate"):
+            if not isinstance(getattr(self, name), bool):
+                raise JobParamsError(name, f"{name} must be true or false")
+
+
+@job_kind("recommender.train", permission="recommender.add_modelversion", params=TrainParams)
+def recommender_train_job(ctx: JobContext) -> JobResult:
+    from .services import recommender_train
+
+    try:
+        version = recommender_train(params=ctx.params, job_id=ctx.job_id, progress=ctx.progress)
+    except RecommenderError as exc:
+        raise JobFailed(exc.code.value, exc.message) from exc
+    d = version.metrics["discovery"]
+    nb = version.metrics["next_basket"]
+    metric = version.primary_metric
+    state = "active" if version.is_active else ("ready" if version.beats_baselines else "rejected: " +
+                                                 "; ".join(version.info.get("gate_failures", [])))
+    return JobResult(
+        result_type="recommender.modelversion", result_id=version.pk,
+        message=(f"v{version.pk} {state}. {metric} discovery {d['model'][metric]:.4f} vs popularity "
+                 f"{d['popularity'][metric]:.4f}; next basket {nb['served'][metric]:.4f} vs buy-again "
+                 f"{nb['buy_again'][metric]:.4f}")[:500],
+    )

@@ -1,0 +1,193 @@
+"""GraphQL: public recommendations and similar products; staff training, versions, activation, rollback."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+
+import strawberry
+import strawberry_django
+from django.conf import settings
+from strawberry import auto
+from strawberry.scalars import JSON
+from strawberry.types import Info
+from strawberry_django.relay import DjangoListConnection
+from strawberry import relay
+
+from catalog.schema import ProductType
+from config.graphql_permissions import staff_with_perm
+from jobs.schema import JobPayload, submit_job
+
+from . import selectors, services
+from .error_codes import RecommenderError, RecommenderErrorCode
+from .jobs import TrainParams
+from .models import ModelStatus, ModelVersion
+
+StrategyEnum = strawberry.enum(selectors.Strategy, name="RecommendationStrategy")
+ModelStatusEnum = strawberry.enum(ModelStatus, name="RecommenderModelStatus")
+ErrorCodeEnum = strawberry.enum(RecommenderErrorCode, name="RecommenderErrorCode")
+
+
+@strawberry.enum(name="RecommenderLoss")
+class LossEnum(enum.Enum):
+    WARP = "warp"
+    BPR = "bpr"
+    WARP_KOS = "warp-kos"
+    LOGISTIC = "logistic"
+
+
+@strawberry.type(name="RecommendedProduct")
+class RecommendedProductType:
+    product: ProductType
+    score: float = strawberry.field(description="The ranking score (comparable within one answer only).")
+
+
+@strawberry.type(name="Recommendations", description="A ranked list and which strategy produced it.")
+class RecommendationsType:
+    strategy: StrategyEnum
+    model_version_id: int | None = strawberry.field(description="The model version that answered (null: none).")
+    items: list[RecommendedProductType]
+
+
+@strawberry_django.type(ModelVersion, name="RecommenderModel")
+class RecommenderModelType(relay.Node):
+    status: ModelStatusEnum
+    is_active: auto
+    beats_baselines: auto
+    primary_metric: auto
+    params: JSON
+    metrics: JSON
+    info: JSON
+    timings: JSON
+    data_start: auto
+    data_end: auto
+    test_start: auto
+    n_users: auto
+    n_items: auto
+    n_events: auto
+    artifact_bytes: auto
+    created_at: auto
+    activated_at: auto
+
+    @strawberry_django.field(only=["id"], description="The database id (activateRecommenderModel takes it).")
+    def pk(self) -> int:
+        return self.pk  # type: ignore[attr-defined]
+
+
+@strawberry.type(name="RecommenderError")
+class RecommenderPayloadError:
+    field: str | None
+    code: ErrorCodeEnum
+    message: str
+
+
+@strawberry.type(name="RecommenderModelPayload")
+class RecommenderModelPayload:
+    model: RecommenderModelType | None = None
+    errors: list[RecommenderPayloadError] = dataclasses.field(default_factory=list)
+
+
+def _train_input_class():
+    """TrainRecommenderInput mirrors the job's parameters, every field with the job's default."""
+    annotations, namespace = {}, {}
+    for f in dataclasses.fields(TrainParams):
+        if f.name == "loss":
+            annotations[f.name], namespace[f.name] = LossEnum, LossEnum(f.default)
+        else:
+            annotations[f.name], namespace[f.name] = f.type if not isinstance(f.type, str) else eval(f.type), f.default
+    namespace["__annotations__"] = annotations
+    cls = type("TrainRecommenderInput", (), namespace)
+    return strawberry.input(cls, name="TrainRecommenderInput",
+                            description="Training parameters; see docs/recommender.md. Every field is optional.")
+
+
+TrainRecommenderInput = _train_input_class()
+
+
+def _parse_category(category_id: strawberry.ID | None) -> int | None:
+    if category_id is None:
+        return None
+    text = str(category_id).strip()
+    if not text.isdigit():
+        raise ValueError("categoryId must be a category's database id")
+    return int(text)
+
+
+def _check_first(first: int) -> int:
+    if not 1 <= first <= min(selectors.MAX_FIRST, settings.GRAPHQL_MAX_PAGE_SIZE):
+        raise ValueError(f"first must be from 1 to {min(selectors.MAX_FIRST, settings.GRAPHQL_MAX_PAGE_SIZE)}")
+    return first
+
+
+def _items(rows: list[selectors.Recommendation]) -> list[RecommendedProductType]:
+    return [RecommendedProductType(product=r.product, score=r.score) for r in rows]  # type: ignore[arg-type]
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="Personalised recommendations for a customer (public). excludePurchased=true: "
+                                  "discovery (never an item they bought); false: next basket (own history blended "
+                                  "with the model). No or unknown customer: popular items of the recent window.")
+    def recommendations(self, customer_external_id: str | None = None, first: int = 10,
+                        exclude_purchased: bool = True, category_id: strawberry.ID | None = None) -> RecommendationsType:
+        result = selectors.recommendations_for(
+            customer_external_id=customer_external_id, first=_check_first(first),
+            exclude_purchased=exclude_purchased, category_id=_parse_category(category_id),
+        )
+        return RecommendationsType(strategy=result.strategy, model_version_id=result.model_version_id,  # type: ignore[arg-type]
+                                   items=_items(result.items))
+
+    @strawberry.field(description="Products closest to this one in the active model's item embeddings (cosine).")
+    def similar_products(self, sku: str, first: int = 10) -> list[RecommendedProductType]:
+        return _items(selectors.similar_products(sku=sku, first=_check_first(first)))
+
+    recommender_models: DjangoListConnection[RecommenderModelType] = strawberry_django.connection(
+        description="Trained recommender versions, newest first.",
+        extensions=staff_with_perm("recommender.view_modelversion"),
+    )
+
+    @strawberry_django.field(description="The version in service, if any.",
+                             extensions=staff_with_perm("recommender.view_modelversion"))
+    def active_recommender_model(self) -> RecommenderModelType | None:
+        return selectors.active_version()  # type: ignore[return-value]
+
+
+def _model_payload(call) -> RecommenderModelPayload:
+    try:
+        version = call()
+    except RecommenderError as exc:
+        return RecommenderModelPayload(errors=[RecommenderPayloadError(field=exc.field, code=exc.code,  # type: ignore[arg-type]
+                                                                       message=exc.message)])
+    return RecommenderModelPayload(model=ModelVersion.objects.get(pk=version.pk))  # type: ignore[arg-type]
+
+
+def _version_id(value: strawberry.ID) -> int:
+    text = str(value).strip()
+    if text.isdigit():
+        return int(text)
+    try:
+        gid = relay.GlobalID.from_id(text)
+    except Exception:  # noqa: BLE001
+        return -1
+    return int(gid.node_id) if gid.type_name == "RecommenderModel" and gid.node_id.isdigit() else -1
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Train a recommender version (job kind recommender.train; needs "
+                                     "recommender.add_modelversion). It becomes active only if it beats the baselines.")
+    def train_recommender(self, info: Info, input: TrainRecommenderInput | None = None) -> JobPayload:  # type: ignore[valid-type]
+        return submit_job(info, kind="recommender.train", params=input or {})
+
+    @strawberry.mutation(description="Put a version in service (roll back or forward). A version that did not beat "
+                                     "the baselines needs override: true; who did it is recorded.",
+                         extensions=staff_with_perm("recommender.change_modelversion"))
+    def activate_recommender_model(self, info: Info, version_id: strawberry.ID, override: bool = False,
+                                   reason: str = "") -> RecommenderModelPayload:
+        return _model_payload(lambda: services.model_version_activate(
+            version_id=_version_id(version_id), user=info.context.request.user, override=override, reason=reason))
+
+    @strawberry.mutation(description="Re-activate the version that was active before the current one.",
+                         extensions=staff_with_perm("recommender.change_modelversion"))
+    def rollback_recommender(self, info: Info, reason: str = "") -> RecommenderModelPayload:
+        return _model_payload(lambda: services.model_version_rollback(user=info.context.request.user, reason=reason))

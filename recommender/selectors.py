@@ -1,0 +1,222 @@
+"""Reads: the training data as frames, versions, and the served recommendations."""
+
+from __future__ import annotations
+
+import enum
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+
+import numpy as np
+import pandas as pd
+from django.db.models import Count, Max
+
+from behavior.models import Customer, Event, EventKind
+from catalog.models import Product
+from catalog.selectors import category_ancestor_ids, category_descendant_ids
+
+from . import engine
+from .models import ModelVersion
+from .serving import LoadedModel, loaded_model
+
+MAX_FIRST = 100
+# Extra candidates fetched so that products deactivated since training can be skipped.
+_SPARE = 20
+
+
+# --- training data --------------------------------------------------------------------------------
+
+
+def training_frames(*, kinds: list[str]) -> engine.Frames:
+    """Events of known customers (the given kinds), their customers and the whole catalogue, as frames."""
+    rows = Event.objects.filter(customer__isnull=False, kind__in=kinds).values_list(
+        "customer_id", "product_id", "kind", "occurred_at", "quantity"
+    )
+    events = pd.DataFrame.from_records(rows.iterator(chunk_size=20_000),
+                                       columns=["user_id", "item_id", "kind", "occurred_at", "quantity"])
+    events["occurred_at"] = pd.to_datetime(events["occurred_at"], utc=True)
+    user_ids = events["user_id"].unique().tolist() if not events.empty else []
+    users = pd.DataFrame.from_records(
+        Customer.objects.filter(pk__in=user_ids).values_list("id", "country", "attributes").iterator(chunk_size=20_000)
+        if len(user_ids) < 30_000 else
+        Customer.objects.values_list("id", "country", "attributes").iterator(chunk_size=20_000),
+        columns=["user_id", "country", "attributes"],
+    )
+    products = list(Product.objects.values_list("id", "category_id", "brand", "price", "name", "description"))
+    ancestors = {c: category_ancestor_ids(category_id=c) for c in {p[1] for p in products if p[1] is not None}}
+    items = pd.DataFrame({
+        "item_id": [p[0] for p in products],
+        "category_ids": [ancestors.get(p[1], []) for p in products],
+        "brand": [p[2] for p in products],
+        "price": [float(p[3]) for p in products],
+        "text": [f"{p[4]} {p[5]}" for p in products],
+    })
+    return engine.Frames(events=events, users=users, items=items)
+
+
+def active_version() -> ModelVersion | None:
+    return ModelVersion.objects.filter(is_active=True).first()
+
+
+# --- serving --------------------------------------------------------------------------------------
+
+
+class Strategy(enum.Enum):
+    PERSONALIZED = "PERSONALIZED"  # the customer's own embedding (blended with their history for repeats)
+    COLD_START_FEATURES = "COLD_START_FEATURES"  # a customer the model has not seen: from country/attributes
+    POPULAR = "POPULAR"  # anonymous, unknown, or nothing to go on: popular items of the recent window
+
+
+@dataclass
+class Recommendation:
+    product: Product
+    score: float
+
+
+@dataclass
+class Recommendations:
+    strategy: Strategy
+    model_version_id: int | None
+    items: list[Recommendation]
+
+
+def _customer_history(customer_id: int) -> tuple[np.ndarray, np.ndarray]:
+    rows = list(Event.objects.filter(customer_id=customer_id, kind=EventKind.PURCHASE)
+                .values_list("product_id", "occurred_at"))
+    if not rows:
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    now = time.time()
+    age_days = np.fromiter(((now - r[1].timestamp()) / 86400.0 for r in rows), dtype=np.float64, count=len(rows))
+    return ids, age_days
+
+
+def _products_in_order(ids: list[int], scores: list[float], first: int) -> list[Recommendation]:
+    found = Product.objects.select_related("category").in_bulk(ids)
+    out = []
+    for pk, score in zip(ids, scores):
+        product = found.get(pk)
+        if product is not None and product.is_active:
+            out.append(Recommendation(product=product, score=float(score)))
+            if len(out) == first:
+                break
+    return out
+
+
+_popular_cache: dict[tuple, tuple[float, list[tuple[int, float]]]] = {}
+
+
+def popular_products(*, days: int = 30, category_id: int | None = None, first: int = 10) -> list[Recommendation]:
+    """Products bought by the most distinct customers in the last ``days`` before the latest event.
+
+    Used when no model is active; cached for a minute per (window, category).
+    """
+    key = (days, category_id, first)
+    hit = _popular_cache.get(key)
+    if hit and time.monotonic() - hit[0] < 60:
+        ranked = hit[1]
+    else:
+        latest = Event.objects.filter(kind=EventKind.PURCHASE).aggregate(m=Max("occurred_at"))["m"]
+        ranked = []
+        if latest is not None:
+            qs = Event.objects.filter(kind=EventKind.PURCHASE, occurred_at__gte=latest - timedelta(days=days),
+                                      product__is_active=True)
+            if category_id is not None:
+                qs = qs.filter(product__category_id__in=category_descendant_ids(category_ids=[category_id]))
+            ranked = [(r["product_id"], float(r["n"])) for r in
+                      qs.values("product_id").annotate(n=Count("customer_id", distinct=True), v=Count("id"))
+                      .order_by("-n", "-v", "product_id")[: first + _SPARE]]
+        _popular_cache[key] = (time.monotonic(), ranked)
+    return _products_in_order([r[0] for r in ranked], [r[1] for r in ranked], first)
+
+
+def _allowed_mask(model: LoadedModel, category_id: int | None) -> np.ndarray | None:
+    if category_id is None:
+        return None
+    return np.isin(model.item_category, category_descendant_ids(category_ids=[category_id]))
+
+
+def recommendations_for(
+    *, customer_external_id: str | None, first: int = 10, exclude_purchased: bool = True,
+    category_id: int | None = None,
+) -> Recommendations:
+    """The served ranking for one visitor; which strategy answered is part of the result.
+
+    exclude_purchased=True is the discovery question (never an item the customer bought);
+    False is the next basket: the model's standardised score plus the tuned weight times the
+    customer's own (age-decayed) purchase history, so what they re-buy comes back.
+    """
+    first = max(1, min(int(first), MAX_FIRST))
+    model = loaded_model()
+    customer = None
+    if customer_external_id:
+        customer = Customer.objects.filter(external_id=customer_external_id).only("id", "country", "attributes").first()
+    if model is None:  # nothing trained yet (or its file is unreadable)
+        return Recommendations(Strategy.POPULAR, None, _exclude_then_popular(customer, exclude_purchased,
+                                                                             category_id, first))
+    strategy = Strategy.POPULAR
+    scores: np.ndarray | None = None
+    if customer is not None:
+        row = engine.index_of(model.user_ids, [customer.pk])[0]
+        if row >= 0:
+            strategy = Strategy.PERSONALIZED
+            scores = model.item_vectors @ model.user_vectors[row] + model.item_bias
+        else:
+            vector = model.user_vector_from_features(engine.user_feature_names(customer.country, customer.attributes))
+            if vector is not None:
+                strategy = Strategy.COLD_START_FEATURES
+                scores = model.item_vectors @ vector + model.item_bias
+    if scores is None:
+        scores = model.popular_recent.copy()
+    if customer is not None:
+        bought, age_days = _customer_history(customer.pk)
+        cols = engine.index_of(model.item_ids, bought)
+        known = cols >= 0
+        if exclude_purchased:
+            scores[cols[known]] = engine.NEG_INF
+        elif known.any():
+            own = np.zeros(len(model.item_ids), dtype=np.float64)
+            np.add.at(own, cols[known], engine.history_weights(age_days[known], model.history_half_life_days))
+            scores = engine.standardise_rows(scores) + np.float32(model.blend_alpha) * engine.history_strength(own)
+    allowed = _allowed_mask(model, category_id)
+    if allowed is not None:
+        scores = np.where(allowed, scores, engine.NEG_INF)
+    best = engine.top_k_1d(scores, first + _SPARE)
+    items = _products_in_order(model.item_ids[best].tolist(), scores[best].tolist(), first)
+    return Recommendations(strategy, model.version_id, items)
+
+
+def _exclude_then_popular(customer, exclude_purchased: bool, category_id: int | None, first: int):
+    if customer is None or not exclude_purchased:
+        return popular_products(category_id=category_id, first=first)
+    bought = set(Event.objects.filter(customer_id=customer.pk, kind=EventKind.PURCHASE)
+                 .values_list("product_id", flat=True))
+    candidates = popular_products(category_id=category_id, first=first + len(bought))
+    return [r for r in candidates if r.product.pk not in bought][:first]
+
+
+def similar_products(*, sku: str, first: int = 10) -> list[Recommendation]:
+    """Products whose item embeddings are closest (cosine) to the given one's.
+
+    A product the model has not seen (added since training) is placed by its features.
+    """
+    first = max(1, min(int(first), MAX_FIRST))
+    model = loaded_model()
+    product = Product.objects.filter(sku=sku).only("id", "category_id", "brand", "price").first()
+    if model is None or product is None:
+        return []
+    col = engine.index_of(model.item_ids, [product.pk])[0]
+    if col >= 0:
+        query = model.item_unit[col]
+    else:
+        ancestors = category_ancestor_ids(category_id=product.category_id) if product.category_id else []
+        band = engine.price_bands(np.array([float(product.price)]), model.price_edges)[0]
+        vector = model.item_vector_from_features(engine.item_feature_names(ancestors, product.brand, band, []))
+        if vector is None:
+            return []
+        query = vector / max(float(np.linalg.norm(vector)), 1e-9)
+    scores = model.item_unit @ query
+    if col >= 0:
+        scores[col] = engine.NEG_INF
+    best = engine.top_k_1d(scores, first + _SPARE)
+    return _products_in_order(model.item_ids[best].tolist(), scores[best].tolist(), first)

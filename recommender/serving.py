@@ -1,0 +1,142 @@
+"""The active version's arrays, held in process memory and swapped when the active version changes.
+
+Every request asks ``loaded_model()``; at most once per ``RECOMMENDER_ACTIVE_CHECK_SECONDS``
+(default 5 s; 0 in tests) it reads the active version's id (one indexed query) and, if it changed,
+loads the new .npz from Django's default storage and drops the old arrays. Activating a version in
+this process also calls ``forget()`` on commit, so the switch is immediate here and at most a few
+seconds late in other processes.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from django.conf import settings
+from django.core.files.storage import default_storage
+
+from . import engine
+from .models import ModelVersion
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class LoadedModel:
+    version_id: int
+    user_ids: np.ndarray
+    item_ids: np.ndarray
+    user_vectors: np.ndarray
+    item_vectors: np.ndarray
+    item_bias: np.ndarray
+    item_unit: np.ndarray  # item vectors scaled to length 1, for cosine similarity
+    item_category: np.ndarray
+    user_feature_index: dict[str, int]
+    user_feature_vectors: np.ndarray
+    item_feature_index: dict[str, int]
+    item_feature_vectors: np.ndarray
+    item_feature_bias: np.ndarray
+    price_edges: np.ndarray
+    popular_recent: np.ndarray
+    blend_alpha: float
+    history_half_life_days: float
+
+    @classmethod
+    def from_arrays(cls, version_id: int, arrays: dict[str, np.ndarray], params: dict) -> LoadedModel:
+        items = arrays["item_vectors"].astype(np.float32)
+        norms = np.linalg.norm(items, axis=1, keepdims=True)
+        return cls(
+            version_id=version_id,
+            user_ids=arrays["user_ids"].astype(np.int64),
+            item_ids=arrays["item_ids"].astype(np.int64),
+            user_vectors=arrays["user_vectors"].astype(np.float32),
+            item_vectors=items,
+            item_bias=arrays["item_bias"].astype(np.float32),
+            item_unit=items / np.maximum(norms, 1e-9),
+            item_category=arrays["item_category"].astype(np.int64),
+            user_feature_index={str(n): i for i, n in enumerate(arrays["user_feature_names"])},
+            user_feature_vectors=arrays["user_feature_vectors"].astype(np.float32),
+            item_feature_index={str(n): i for i, n in enumerate(arrays["item_feature_names"])},
+            item_feature_vectors=arrays["item_feature_vectors"].astype(np.float32),
+            item_feature_bias=arrays["item_feature_bias"].astype(np.float32),
+            price_edges=arrays["price_edges"].astype(np.float64),
+            popular_recent=arrays["popular_recent"].astype(np.float32),
+            blend_alpha=float(arrays["blend_alpha"]),
+            history_half_life_days=float(params.get("history_half_life_days", 90.0)),
+        )
+
+    def user_vector_from_features(self, names: list[str]) -> np.ndarray | None:
+        rows = [self.user_feature_index[n] for n in names if n in self.user_feature_index]
+        if not rows:
+            return None
+        return self.user_feature_vectors[rows].mean(axis=0)
+
+    def item_vector_from_features(self, names: list[str]) -> np.ndarray | None:
+        rows = [self.item_feature_index[n] for n in names if n in self.item_feature_index]
+        if not rows:
+            return None
+        return self.item_feature_vectors[rows].mean(axis=0)
+
+
+def artifact_save(*, name: str, artifact: engine.Artifact) -> tuple[str, int]:
+    """Write the arrays as one compressed .npz through the storage API; returns (path, bytes)."""
+    from django.core.files.base import ContentFile
+
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **artifact.arrays())
+    data = buffer.getvalue()
+    path = default_storage.save(name, ContentFile(data))
+    return path, len(data)
+
+
+def artifact_load(path: str) -> dict[str, np.ndarray]:
+    with default_storage.open(path, "rb") as fh:
+        data = fh.read()
+    with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+        return {key: npz[key] for key in npz.files}
+
+
+class _Cache:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.checked_at = -1e18
+        self.model: LoadedModel | None = None
+        self.active_id: int | None = None
+
+
+_cache = _Cache()
+
+
+def forget() -> None:
+    """Drop the held arrays; the next request re-reads the active version."""
+    with _cache.lock:
+        _cache.model = None
+        _cache.active_id = None
+        _cache.checked_at = -1e18
+
+
+def loaded_model() -> LoadedModel | None:
+    ttl = float(getattr(settings, "RECOMMENDER_ACTIVE_CHECK_SECONDS", 5.0))
+    now = time.monotonic()
+    if now - _cache.checked_at < ttl:
+        return _cache.model
+    with _cache.lock:
+        if now - _cache.checked_at < ttl:
+            return _cache.model
+        row = ModelVersion.objects.filter(is_active=True).values("id", "artifact", "params").first()
+        active_id = row["id"] if row else None
+        if active_id != _cache.active_id:
+            model = None
+            if row is not None:
+                try:
+                    model = LoadedModel.from_arrays(row["id"], artifact_load(row["artifact"]), row["params"])
+                except (OSError, KeyError, ValueError):
+                    # A missing or broken file must not take serving down: fall back to popular items.
+                    logger.exception("recommender: cannot load the artifact of version %s", row["id"])
+            _cache.model, _cache.active_id = model, active_id
+        _cache.checked_at = now
+        return _cache.model

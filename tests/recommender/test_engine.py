@@ -1,0 +1,105 @@
+"""The numerics against values computed by hand (no database)."""
+
+import math
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from recommender import engine
+
+
+def csr(rows):
+    return sp.csr_matrix(np.array(rows, dtype=np.float32))
+
+
+def test_ranking_metrics_match_hand_computed_values():
+    # given two users, three slots; user 0 wants items 1 and 4, user 1 wants item 9
+    recommended = np.array([[0, 1, 2], [3, 4, 5]])
+    truth = sp.csr_matrix(([1, 1, 1], ([0, 0, 1], [1, 4, 9])), shape=(2, 10))
+    # when
+    m = engine.ranking_metrics(recommended, truth, k=3)
+    # then: user 0 has one hit in slot 2 of 3; the ideal list would hit in slots 1 and 2
+    dcg = 1 / math.log2(3)
+    assert m["precision"].tolist() == pytest.approx([1 / 3, 0.0])
+    assert m["recall"].tolist() == pytest.approx([1 / 2, 0.0])
+    assert m["ndcg"].tolist() == pytest.approx([dcg / (1 + dcg), 0.0])
+
+
+def test_auc_ignores_excluded_items_and_counts_ties_as_half():
+    scores = np.array([[0.9, 0.1, 0.5, -np.inf, 0.3], [0.5, 0.5, 0.1, 0.0, 0.0]], dtype=np.float32)
+    truth = sp.csr_matrix(([1, 1], ([0, 1], [2, 0])), shape=(2, 5))
+    # user 0: the positive (0.5) beats 0.1 and 0.3, loses to 0.9; item 3 is excluded -> 2/3
+    # user 1: the positive beats three items and ties one -> (3 + 0.5) / 4
+    assert engine.auc_scores(scores, truth).tolist() == pytest.approx([2 / 3, 3.5 / 4])
+
+
+def test_evaluate_popularity_with_exclusion_and_coverage():
+    pop = np.array([5, 4, 3, 2, 1], dtype=np.float32)
+    truth = sp.csr_matrix(([1, 1], ([0, 1], [2, 1])), shape=(2, 5))
+    excluded = sp.csr_matrix(([1], ([0], [0])), shape=(2, 5))  # user 0 already bought item 0
+    result = engine.evaluate(engine.popularity_scorer(pop), users=np.array([0, 1]), truth=truth, excluded=excluded,
+                             n_items=5, k=2)
+    # user 0 gets [1, 2] (hit in slot 2), user 1 gets [0, 1] (hit in slot 2)
+    assert result["precision@2"] == pytest.approx(0.5)
+    assert result["recall@2"] == pytest.approx(1.0)
+    assert result["ndcg@2"] == pytest.approx(1 / math.log2(3))
+    assert result["coverage"] == pytest.approx(3 / 5)
+    # user 0: positive item 2 beats items 3 and 4, loses to item 1 -> 2/3; user 1: item 1 beats 3 of 4 -> 3/4
+    assert result["auc"] == pytest.approx((2 / 3 + 3 / 4) / 2)
+
+
+def test_top_k_is_best_first_and_masking_uses_minus_infinity():
+    scores = np.array([[0.1, 0.9, 0.5, 0.7]], dtype=np.float32)
+    assert engine.top_k(scores, 2).tolist() == [[1, 3]]
+    engine.mask_rows(scores, np.array([0]), sp.csr_matrix(([1], ([0], [1])), shape=(1, 4)))
+    assert engine.top_k(scores, 2).tolist() == [[3, 2]]
+    assert engine.top_k_1d(np.array([0.2, -np.inf, 0.3], dtype=np.float32), 5).tolist() == [2, 0]
+
+
+def test_ease_closed_form_on_two_items():
+    # X'X + I = [[3, 1], [1, 2]], P = inverse = [[2, -1], [-1, 3]] / 5, B_ij = -P_ij / P_jj
+    x = csr([[1, 1], [1, 0]])
+    b = engine.ease_fit(x, lam=1.0)
+    assert b == pytest.approx(np.array([[0.0, 1 / 3], [1 / 2, 0.0]]))
+    assert engine.ease_scorer(x, b)(np.array([1])) == pytest.approx(np.array([[0.0, 1 / 3]]))
+
+
+def test_interaction_weights_by_kind_with_half_life():
+    w = engine.interaction_weights(np.array(["purchase", "view", "return"]), kind_weights={"purchase": 1.0, "view": 0.1},
+                                   age_days=np.array([0.0, 10.0, 5.0]), half_life_days=10.0)
+    assert w.tolist() == pytest.approx([1.0, 0.05, 0.0])
+
+
+def test_feature_matrix_rows_sum_to_one_with_identity_first():
+    matrix, vocab = engine.feature_matrix([["cat:1"], []])
+    assert vocab == ["cat:1"]
+    assert matrix.toarray() == pytest.approx(np.array([[0.5, 0.0, 0.5], [0.0, 1.0, 0.0]]))
+    cold, _ = engine.feature_matrix([["cat:1", "unknown"]], vocabulary=vocab, identity=False)
+    assert cold.toarray().tolist() == [[1.0]]
+
+
+def test_buy_again_ranks_own_items_by_count_then_popular():
+    history = csr([[0, 2, 1, 0]])
+    pop = np.array([10, 1, 5, 8], dtype=np.float32)
+    scores = engine.buy_again_scorer(history, pop)(np.array([0]))
+    assert engine.top_k(scores, 4).tolist() == [[1, 2, 0, 3]]
+
+
+def test_blend_with_large_weight_puts_own_history_first_then_the_model():
+    model = engine.popularity_scorer(np.array([0.0, 0.1, 0.9, 0.5], dtype=np.float32))
+    history = csr([[2, 1, 0, 0]])
+    assert engine.top_k(engine.blend_scorer(model, history, 1000.0)(np.array([0])), 4).tolist() == [[0, 1, 2, 3]]
+    assert engine.top_k(engine.blend_scorer(model, history, 0.0)(np.array([0])), 4).tolist() == [[2, 3, 1, 0]]
+
+
+def test_holdout_truth_for_discovery_drops_items_bought_before():
+    known = csr([[1, 0, 0], [0, 0, 0]])
+    users, truth = engine.holdout_truth(np.array([0, 0, 1]), np.array([0, 2, 1]), (2, 3), known=known,
+                                        discovery=True, eligible_users=np.array([0]))
+    assert users.tolist() == [0]  # user 1 is not eligible (unseen in training)
+    assert truth.toarray().tolist() == [[0, 0, 1], [0, 1, 0]]
+
+
+def test_index_of_marks_missing_ids():
+    assert engine.index_of(np.array([3, 5, 9]), [9, 4, 3, 10]).tolist() == [2, -1, 0, -1]

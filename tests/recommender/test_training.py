@@ -1,0 +1,119 @@
+"""Training as a job on planted data: it beats popularity, versions, gate, failures leave the old one serving."""
+
+import pytest
+from django.core.files.storage import default_storage
+
+from jobs.models import Job, JobStatus
+from recommender import engine, serving
+from recommender.models import ModelActivation, ModelStatus, ModelVersion
+from recommender.services import gate_check, model_version_activate, model_version_rollback
+
+from .conftest import train
+
+
+def test_training_beats_popularity_and_becomes_active(shop):
+    # when
+    job = train()
+    # then
+    assert job.status == JobStatus.SUCCEEDED, (job.error_code, job.error_message)
+    version = ModelVersion.objects.get(pk=job.result_id)
+    assert job.result_type == "recommender.modelversion"
+    d, nb = version.metrics["discovery"], version.metrics["next_basket"]
+    assert d["model"]["ndcg@10"] >= 1.3 * d["popularity"]["ndcg@10"]
+    assert d["model"]["precision@10"] >= 1.3 * d["popularity"]["precision@10"]
+    assert nb["served"]["ndcg@10"] > nb["buy_again"]["ndcg@10"]
+    assert version.is_active and version.status == ModelStatus.READY and version.beats_baselines
+    assert default_storage.exists(version.artifact)
+    assert set(version.timings) >= {"fit", "evaluate", "refit", "job"}
+    activation = ModelActivation.objects.get(version=version)
+    assert activation.activated_by is None and not activation.override and activation.previous is None
+
+
+def _serving_version_id():
+    model = serving.loaded_model()
+    return model.version_id if model else None
+
+
+def test_a_failed_training_leaves_the_active_version_serving(shop, monkeypatch):
+    # given an active version, held in memory
+    first = ModelVersion.objects.get(pk=train().result_id)
+    assert _serving_version_id() == first.pk
+
+    # when the next run fails at its very last step (the storage write)
+    def broken_save(**kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(serving, "artifact_save", broken_save)
+    job = train()
+    # then the job failed with a code, no version row was written, the first version still serves
+    assert job.status == JobStatus.FAILED and job.error_code == "INTERNAL_ERROR"
+    assert list(ModelVersion.objects.values_list("pk", flat=True)) == [first.pk]
+    assert _serving_version_id() == first.pk
+
+
+def test_a_training_without_data_fails_with_a_named_code(db):
+    job = train()
+    assert (job.status, job.error_code) == (JobStatus.FAILED, "NO_DATA")
+    assert not ModelVersion.objects.exists()
+
+
+def test_a_cancelled_training_leaves_the_active_version_serving(shop, monkeypatch):
+    first = ModelVersion.objects.get(pk=train().result_id)
+    real_fit = engine.fit_lightfm
+
+    def fit_then_cancel(*args, **kwargs):
+        # staff press "cancel" while the model is being fitted; the next progress report stops the run
+        result = real_fit(*args, **kwargs)
+        Job.objects.filter(status=JobStatus.RUNNING).update(cancel_requested=True)
+        return result
+
+    monkeypatch.setattr(engine, "fit_lightfm", fit_then_cancel)
+    job = train()
+    assert job.status == JobStatus.CANCELLED
+    assert ModelVersion.objects.count() == 1
+    assert ModelVersion.objects.get(is_active=True).pk == first.pk
+    assert _serving_version_id() == first.pk
+
+
+def test_the_gate_requires_beating_every_baseline_on_the_primary_metric(shop):
+    first = ModelVersion.objects.get(pk=train().result_id)
+    metrics = {"discovery": {"model": {"ndcg@10": 0.1}, "popularity": {"ndcg@10": 0.2}},
+               "next_basket": {"served": {"ndcg@10": 0.5}, "buy_again": {"ndcg@10": 0.4},
+                               "popularity": {"ndcg@10": 0.1}}}
+    passed, failures = gate_check(metrics, "ndcg@10")
+    assert not passed and failures == ["discovery: model 0.1000 <= popularity 0.2000"]
+    assert gate_check(first.metrics, "ndcg@10") == (True, [])
+
+
+def test_rejected_version_needs_an_override_which_is_recorded(shop, django_user_model):
+    from recommender.error_codes import RecommenderError, RecommenderErrorCode
+
+    first = ModelVersion.objects.get(pk=train().result_id)
+    rejected = ModelVersion.objects.get(pk=train({"activate": False}).result_id)
+    ModelVersion.objects.filter(pk=rejected.pk).update(status=ModelStatus.REJECTED, beats_baselines=False)
+    staff = django_user_model.objects.create_user("ops", is_staff=True)
+
+    with pytest.raises(RecommenderError) as err:
+        model_version_activate(version_id=rejected.pk, user=staff)
+    assert err.value.code == RecommenderErrorCode.GATE_NOT_PASSED
+    assert ModelVersion.objects.get(is_active=True).pk == first.pk
+
+    model_version_activate(version_id=rejected.pk, user=staff, override=True, reason="marketing asked")
+    assert ModelVersion.objects.get(is_active=True).pk == rejected.pk
+    record = ModelActivation.objects.first()
+    assert (record.version_id, record.previous_id, record.activated_by, record.override, record.reason) == (
+        rejected.pk, first.pk, staff, True, "marketing asked")
+    assert _serving_version_id() == rejected.pk
+
+    # and a rollback brings the first one back, recorded too
+    model_version_rollback(user=staff)
+    assert ModelVersion.objects.get(is_active=True).pk == first.pk
+    assert _serving_version_id() == first.pk
+    assert ModelActivation.objects.first().previous_id == rejected.pk
+
+
+def test_training_with_activate_false_keeps_the_current_version(shop):
+    first = ModelVersion.objects.get(pk=train().result_id)
+    second = ModelVersion.objects.get(pk=train({"activate": False, "seed": 3}).result_id)
+    assert second.status == ModelStatus.READY and not second.is_active
+    assert ModelVersion.objects.get(is_active=True).pk == first.pk
