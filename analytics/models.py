@@ -1,0 +1,106 @@
+"""Rollup tables: derived from behavior.Event, rebuilt by `manage.py rebuild_rollups`, kept current by
+`analytics.services.rollups_refresh` (called by ingestion). Nothing else writes them.
+
+A *scope* is a category id (that category and everything below it) or ALL_SCOPE (0, the whole shop).
+Days are shop-local (settings.SHOP_TIME_ZONE). Money is stored in integer pence, summed exactly.
+"""
+
+from django.db import models
+
+ALL_SCOPE = 0
+
+
+class ProductScope(models.Model):
+    """Which scopes a product's events count in: 0 and its category with every ancestor."""
+
+    product = models.ForeignKey("catalog.Product", on_delete=models.CASCADE, related_name="analytics_scopes")
+    scope = models.IntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["product", "scope"], name="product_scope_unique")]
+        indexes = [models.Index(fields=["scope"], name="product_scope_scope_idx")]
+
+
+class _Additive(models.Model):
+    """Sums that add up across days and products."""
+
+    views = models.IntegerField(default=0)
+    add_to_carts = models.IntegerField(default=0)
+    purchases = models.IntegerField(default=0, help_text="purchase lines")
+    units = models.BigIntegerField(default=0)
+    revenue_pence = models.BigIntegerField(default=0, help_text="gross: sum of quantity x unit price")
+    returns = models.IntegerField(default=0, help_text="return lines")
+    returned_units = models.BigIntegerField(default=0)
+    returned_pence = models.BigIntegerField(default=0)
+    # Distinct order keys among this cell's purchase lines. An order is counted on each shop-local day
+    # it has lines on (order keys are per day), so this adds up across days, but not across products.
+    orders = models.IntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class ProductDaily(_Additive):
+    day = models.DateField()
+    product = models.ForeignKey("catalog.Product", on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "product"], name="product_daily_unique")]
+        indexes = [models.Index(fields=["product", "day"], name="product_daily_product_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.product_id} {self.day}"
+
+
+class ScopeDaily(_Additive):
+    """ProductDaily summed over a scope, with orders counted distinct within the scope."""
+
+    day = models.DateField()
+    scope = models.IntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["scope", "day"], name="scope_daily_unique")]
+
+    def __str__(self) -> str:
+        return f"scope {self.scope} {self.day}"
+
+
+class PurchaserDay(models.Model):
+    """One row per (scope, customer, day with a purchase in the scope), with the customer's previous
+    purchase day in the same scope. A customer bought in [a, b] iff exactly one of their rows there has
+    prev_day null or < a, which makes distinct customers a plain count (see PurchaserGap)."""
+
+    scope = models.IntegerField()
+    customer = models.ForeignKey("behavior.Customer", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    prev_day = models.DateField(null=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "scope", "day"], name="purchaser_day_unique"),
+        ]
+        indexes = [models.Index(fields=["scope", "day"], name="purchaser_day_scope_idx")]
+
+
+class PurchaserGap(models.Model):
+    """PurchaserDay counted by (scope, day, prev_day): a few thousand rows answer distinct customers,
+    new versus returning, for any range."""
+
+    scope = models.IntegerField()
+    day = models.DateField()
+    prev_day = models.DateField(null=True)
+    customers = models.IntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["scope", "day"], name="purchaser_gap_scope_idx")]
+
+
+class CohortMonthly(models.Model):
+    """Customers whose first purchase was in cohort_month and who bought in month."""
+
+    cohort_month = models.DateField()
+    month = models.DateField()
+    customers = models.IntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["cohort_month", "month"], name="cohort_monthly_unique")]

@@ -1,0 +1,189 @@
+"""Writes the rollups. Both entry points recompute from raw events with set-based INSERT ... SELECT
+statements (the SELECT is compiled by the ORM, so the same code runs on SQLite and PostgreSQL) and are
+idempotent: running them twice leaves the same rows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+
+from django.db import connection, transaction
+from django.db.models import Count, F, OuterRef, QuerySet, Subquery
+from django.db.models.functions import TruncMonth
+
+from behavior.models import Event
+from catalog.models import Category, Product
+
+from .event_exprs import PURCHASE, additive_aggregates, day_window, event_day, local_day
+from .models import ALL_SCOPE, CohortMonthly, ProductDaily, ProductScope, PurchaserDay, PurchaserGap, ScopeDaily
+
+ADDITIVE_COLUMNS = list(additive_aggregates())
+# Above this many affected customers, recomputing every customer at once is cheaper than by chunks.
+_PURCHASER_CHUNK = 2000
+_PURCHASER_FULL_ABOVE = 50_000
+
+
+def rollups_refresh(*, start: datetime, end: datetime, product_ids: Iterable[int] | None = None) -> None:
+    """Bring the rollups up to date after events in [start, end] for these products were stored, changed
+    or deleted (product_ids None: any product). Recomputes the shop-local days that window touches."""
+    d0, d1 = local_day(start), local_day(end)
+    if d1 < d0:
+        d0, d1 = d1, d0
+    products = None if product_ids is None else sorted({int(p) for p in product_ids})
+    if products == []:
+        return
+    with transaction.atomic():
+        _product_scopes_refresh(product_ids=products)
+        window = _events_between(d0, d1)
+        cells = window if products is None else window.filter(product_id__in=products)
+
+        daily = ProductDaily.objects.filter(day__range=(d0, d1))
+        (daily if products is None else daily.filter(product_id__in=products)).delete()
+        _insert_product_daily(cells)
+
+        scopes = ProductScope.objects.all() if products is None else ProductScope.objects.filter(product_id__in=products)
+        scope_ids = sorted(set(scopes.values_list("scope", flat=True)) | {ALL_SCOPE})
+        ScopeDaily.objects.filter(day__range=(d0, d1), scope__in=scope_ids).delete()
+        _insert_scope_daily(window.filter(product__analytics_scopes__scope__in=scope_ids))
+
+        # Customers whose purchase days may have changed: buyers in the window now, and those the rollup
+        # has there (their events may be gone).
+        customers = set(window.filter(PURCHASE, customer_id__isnull=False).values_list("customer_id", flat=True))
+        customers |= set(
+            PurchaserDay.objects.filter(scope=ALL_SCOPE, day__range=(d0, d1)).values_list("customer_id", flat=True)
+        )
+        if len(customers) > _PURCHASER_FULL_ABOVE:
+            PurchaserDay.objects.all().delete()
+            _insert_purchaser_days(Event.objects.all())
+        else:
+            ordered = sorted(customers)
+            for i in range(0, len(ordered), _PURCHASER_CHUNK):
+                chunk = ordered[i : i + _PURCHASER_CHUNK]
+                PurchaserDay.objects.filter(customer_id__in=chunk).delete()
+                _insert_purchaser_days(Event.objects.filter(customer_id__in=chunk))
+        # Rows before d0 keep their previous-day links (nothing earlier changed); later ones may not.
+        _rebuild_counts_from(d0)
+
+
+def rollups_rebuild() -> None:
+    """Recompute every rollup from all events."""
+    with transaction.atomic():
+        for model in (ProductDaily, ScopeDaily, PurchaserDay, PurchaserGap, CohortMonthly):
+            model.objects.all().delete()
+        _product_scopes_refresh(product_ids=None)
+        _insert_product_daily(Event.objects.all())
+        _insert_scope_daily(Event.objects.filter(product__analytics_scopes__isnull=False))
+        _insert_purchaser_days(Event.objects.all())
+        _rebuild_counts_from(None)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            for model in (ProductScope, ProductDaily, ScopeDaily, PurchaserDay, PurchaserGap, CohortMonthly):
+                cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+
+
+# --- building blocks ------------------------------------------------------------------------------------
+
+
+def _events_between(d0: date, d1: date) -> QuerySet:
+    lo, hi = day_window(d0, d1)
+    return Event.objects.filter(occurred_at__gte=lo, occurred_at__lt=hi)
+
+
+def _product_scopes_refresh(*, product_ids: list[int] | None) -> None:
+    """Each product counts in scope 0 and in its category and every ancestor (the tree is small)."""
+    parents = dict(Category.objects.values_list("id", "parent_id"))
+    products = Product.objects.all() if product_ids is None else Product.objects.filter(pk__in=product_ids)
+    rows = []
+    for product_id, category_id in products.values_list("id", "category_id"):
+        scopes = {ALL_SCOPE}
+        current = category_id
+        while current is not None and current not in scopes:
+            scopes.add(current)
+            current = parents.get(current)
+        rows.extend(ProductScope(product_id=product_id, scope=s) for s in scopes)
+    existing = ProductScope.objects.all() if product_ids is None else ProductScope.objects.filter(product_id__in=product_ids)
+    existing.delete()
+    ProductScope.objects.bulk_create(rows, batch_size=5000)
+
+
+def _insert_select(model, columns: list[str], queryset: QuerySet) -> None:
+    """INSERT INTO model (columns) <the queryset's SELECT>; the queryset selects exactly these, in order."""
+    sql, params = queryset.query.sql_with_params()
+    quote = connection.ops.quote_name
+    names = ", ".join(quote(model._meta.get_field(c).column) for c in columns)
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {quote(model._meta.db_table)} ({names}) {sql}", params)
+
+
+def _insert_product_daily(events: QuerySet) -> None:
+    cells = (
+        events.order_by()
+        .annotate(rollup_day=event_day(), rollup_product=F("product_id"))
+        .values("rollup_day", "rollup_product")
+        .annotate(**additive_aggregates())
+        .values("rollup_day", "rollup_product", *ADDITIVE_COLUMNS)
+    )
+    _insert_select(ProductDaily, ["day", "product", *ADDITIVE_COLUMNS], cells)
+
+
+def _insert_scope_daily(events_with_scope: QuerySet) -> None:
+    cells = (
+        events_with_scope.order_by()
+        .annotate(rollup_scope=F("product__analytics_scopes__scope"), rollup_day=event_day())
+        .values("rollup_scope", "rollup_day")
+        .annotate(**additive_aggregates())
+        .values("rollup_scope", "rollup_day", *ADDITIVE_COLUMNS)
+    )
+    _insert_select(ScopeDaily, ["scope", "day", *ADDITIVE_COLUMNS], cells)
+
+
+def _insert_purchaser_days(events: QuerySet) -> None:
+    buyer_days = (
+        events.filter(PURCHASE, customer_id__isnull=False)
+        .order_by()
+        .annotate(s=F("product__analytics_scopes__scope"), c=F("customer_id"), d=event_day())
+        .values("s", "c", "d")
+        .distinct()
+    )
+    sql, params = buyer_days.query.sql_with_params()
+    table = connection.ops.quote_name(PurchaserDay._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (scope, customer_id, day, prev_day) "
+            f"SELECT s, c, d, LAG(d) OVER (PARTITION BY s, c ORDER BY d) FROM ({sql}) buyer_days",
+            params,
+        )
+
+
+def _rebuild_counts_from(d0: date | None) -> None:
+    """Recount PurchaserGap from day d0 and CohortMonthly from d0's month (everything when None)."""
+    gaps = PurchaserGap.objects.all()
+    rows = PurchaserDay.objects.all()
+    if d0 is not None:
+        gaps, rows = gaps.filter(day__gte=d0), rows.filter(day__gte=d0)
+    gaps.delete()
+    counts = (
+        rows.order_by()
+        .values("scope", "day", "prev_day")
+        .annotate(n=Count("*"))
+        .values("scope", "day", "prev_day", "n")
+    )
+    _insert_select(PurchaserGap, ["scope", "day", "prev_day", "customers"], counts)
+
+    cohorts = CohortMonthly.objects.all()
+    firsts = PurchaserDay.objects.filter(scope=ALL_SCOPE, prev_day__isnull=True)
+    months = PurchaserDay.objects.filter(scope=ALL_SCOPE)
+    if d0 is not None:
+        month0 = d0.replace(day=1)
+        cohorts, months = cohorts.filter(month__gte=month0), months.filter(day__gte=month0)
+    cohorts.delete()
+    first_day = Subquery(firsts.filter(customer_id=OuterRef("customer_id")).values("day")[:1])
+    cells = (
+        months.order_by()
+        .annotate(c_month=TruncMonth(first_day, output_field=PurchaserDay._meta.get_field("day")),
+                  a_month=TruncMonth("day"))
+        .values("c_month", "a_month")
+        .annotate(n=Count("customer_id", distinct=True))
+        .values("c_month", "a_month", "n")
+    )
+    _insert_select(CohortMonthly, ["cohort_month", "month", "customers"], cells)
