@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Customer, Event
+from .models import Customer, Event, ImportReport
 
 
 @admin.register(Customer)
@@ -24,3 +24,20 @@ class EventAdmin(admin.ModelAdmin):
     date_hierarchy = "occurred_at"
     show_full_result_count = False
     list_per_page = 50
+
+
+@admin.register(ImportReport)
+class ImportReportAdmin(admin.ModelAdmin):
+    # A record of what happened: read-only.
+    list_display = ("started_at", "kind", "source", "status", "rows_read", "rows_stored", "rows_rejected",
+                    "rows_duplicate")
+    list_filter = ("kind", "status")
+    search_fields = ("source",)
+    readonly_fields = [f.name for f in ImportReport._meta.fields]
+    date_hierarchy = "started_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

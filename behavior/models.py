@@ -71,3 +71,51 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.event_id}"
+
+
+class ImportReport(models.Model):
+    """What one import run read, stored and rejected, and why; kept for the admin and the API.
+
+    read = stored + rejected + duplicates always holds (a database constraint).
+    """
+
+    class Kind(models.TextChoices):
+        PRODUCTS = "products", "Products"
+        CUSTOMERS = "customers", "Customers"
+        EVENTS = "events", "Events"
+        DEMO = "demo", "Demo dataset"
+        SYNTHETIC = "synthetic", "Synthetic data"
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    source = models.CharField(max_length=500, help_text="File name, or what generated the rows.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    started_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    rows_read = models.BigIntegerField(default=0)
+    rows_stored = models.BigIntegerField(default=0)
+    rows_rejected = models.BigIntegerField(default=0)
+    rows_duplicate = models.BigIntegerField(default=0)
+    # {code: count}; sums to rows_rejected.
+    rejected_by_reason = models.JSONField(default=dict, blank=True)
+    # Transformations that kept the row (e.g. cancellations stored as returns), and other facts of the run.
+    notes = models.JSONField(default=dict, blank=True)
+    # The first rejected rows: [{"row": n, "field": ..., "code": ..., "message": ...}], capped.
+    sample_errors = models.JSONField(default=list, blank=True)
+    error_message = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(rows_read=models.F("rows_stored") + models.F("rows_rejected") + models.F("rows_duplicate")),
+                name="import_report_adds_up",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.source} ({self.status})"

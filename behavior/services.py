@@ -1,0 +1,379 @@
+"""Writes for customers and events: batch ingestion, CSV imports, the demo dataset and synthetic data.
+
+Every path that stores events goes through ``behavior.bulk.store_events_csv`` and then calls
+``_after_events_stored`` once with what it stored.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import os
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from django.db import transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from catalog.services import BATCH_LIMIT, ItemError, UpsertOutcome, _chunks, _Invalid, _split_batch, _text
+from catalog.services import categories_upsert, products_upsert
+from catalog.error_codes import CatalogErrorCode
+
+from .bulk import EVENT_FIELDS, EventsOutcome, RowError, store_events_csv
+from .error_codes import IngestErrorCode
+from .models import Customer, ImportReport
+from .synthetic import SyntheticData, SyntheticSpec, generate
+
+EVENTS_BATCH_LIMIT = 5000
+FRAME_CHUNK_ROWS = 200_000
+REPORT_SAMPLE_ERRORS = 200
+
+Progress = Callable[[int], None]
+
+
+def _after_events_stored(*, start: datetime, end: datetime, product_ids: set[int]) -> None:
+    """Called once by every path that stored events, with the time span and products it touched."""
+    return  # The analytics helper makes this refresh the daily rollups; until then there is nothing to do.
+
+
+def _events_stored(outcome: EventsOutcome) -> None:
+    if outcome.stored and outcome.start is not None:
+        _after_events_stored(start=outcome.start, end=outcome.end, product_ids=set(outcome.product_ids))
+
+
+# --- GraphQL batch ---------------------------------------------------------------------------------
+
+
+def _csv_bytes(rows: Iterable[Iterable[Any]]) -> bytes:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    return buffer.getvalue().encode()
+
+
+def _as_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def events_ingest(*, events: list[dict], limit: int = EVENTS_BATCH_LIMIT) -> EventsOutcome:
+    """Store a batch of events (dicts keyed by EVENT_FIELDS). Valid events are stored even when others are
+    rejected; every rejected one is reported by index and code; an event already stored is a duplicate."""
+    if len(events) > limit:
+        out = EventsOutcome()
+        out.errors.append(RowError(-1, "events", IngestErrorCode.TOO_MANY_ITEMS.value,
+                                   f"at most {limit} events per call; split the batch."))
+        return out
+    if not events:
+        return EventsOutcome()
+    data = _csv_bytes([_as_text(e.get(name)) for name in EVENT_FIELDS] for e in events)
+    with transaction.atomic():
+        outcome = store_events_csv(columns=list(EVENT_FIELDS), chunks=[data], header=False, max_errors=len(events))
+        _events_stored(outcome)
+    return outcome
+
+
+# --- customers -------------------------------------------------------------------------------------
+
+
+def _clean_customer(item: dict) -> dict:
+    cleaned: dict[str, Any] = {"external_id": _text(item, "external_id", "externalId", 64, required=True)}
+    if item.get("country") is not None:
+        cleaned["country"] = _text(item, "country", "country", 64)
+    if item.get("signed_up_at") is not None:
+        value = item["signed_up_at"]
+        if isinstance(value, str):
+            value = parse_datetime(value.strip()) if value.strip() else None
+            if value is None and str(item["signed_up_at"]).strip():
+                raise _Invalid("signedUpAt", CatalogErrorCode.INVALID_VALUE, "signedUpAt must be an ISO 8601 date-time.")
+        if value is not None and timezone.is_naive(value):
+            value = timezone.make_aware(value)
+        cleaned["signed_up_at"] = value
+    if item.get("attributes") is not None:
+        if not isinstance(item["attributes"], dict):
+            raise _Invalid("attributes", CatalogErrorCode.INVALID_VALUE, "attributes must be an object.")
+        cleaned["attributes"] = item["attributes"]
+    return cleaned
+
+
+def customers_upsert(*, customers: list[dict], limit: int = BATCH_LIMIT) -> UpsertOutcome:
+    """Items: external_id (the key); country, signed_up_at, attributes (optional, kept when left out)."""
+    out = UpsertOutcome()
+    valid = []
+    for index, item in _split_batch(customers, "external_id", "externalId", limit, out):
+        try:
+            valid.append(_clean_customer(item))
+        except _Invalid as exc:
+            out.errors.append(ItemError(index, exc.field, exc.code.value, exc.message))
+    if not valid:
+        return out
+    with transaction.atomic():
+        keys = [c["external_id"] for c in valid]
+        existing: dict[str, Customer] = {}
+        for chunk in _chunks(keys):
+            existing.update({c.external_id: c for c in Customer.objects.filter(external_id__in=chunk)})
+        new, changed, fields = [], [], set()
+        for cleaned in valid:
+            customer = existing.get(cleaned["external_id"])
+            if customer is None:
+                new.append(Customer(**cleaned))
+                continue
+            for key, value in cleaned.items():
+                setattr(customer, key, value)
+            fields.update(k for k in cleaned if k != "external_id")
+            changed.append(customer)
+        Customer.objects.bulk_create(new, batch_size=1000)
+        if changed and fields:
+            Customer.objects.bulk_update(changed, sorted(fields), batch_size=500)
+        out.created, out.updated = len(new), len(changed)
+    out.errors.sort(key=lambda e: e.index)
+    return out
+
+
+# --- import reports --------------------------------------------------------------------------------
+
+
+@dataclass
+class _Tally:
+    read: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    rejected: Counter = field(default_factory=Counter)
+    samples: list[dict] = field(default_factory=list)
+    notes: dict = field(default_factory=dict)
+
+    def sample(self, row: int, field_name: str, code: str, message: str) -> None:
+        if len(self.samples) < REPORT_SAMPLE_ERRORS:
+            self.samples.append({"row": row, "field": field_name, "code": code, "message": message})
+
+    def add_events(self, outcome: EventsOutcome, first_row: int = 1) -> None:
+        self.read += outcome.read
+        self.stored += outcome.stored
+        self.duplicates += outcome.duplicates
+        self.rejected.update(outcome.rejected)
+        for error in outcome.errors:
+            self.sample(error.index + first_row, error.field, error.code, error.message)
+
+
+def _run_report(kind: str, source: str, work: Callable[[_Tally], None]) -> ImportReport:
+    """Runs ``work`` in one transaction and keeps a report of it, also when it fails."""
+    report = ImportReport.objects.create(kind=kind, source=source[:500])
+    tally = _Tally()
+    try:
+        with transaction.atomic():
+            work(tally)
+            _finish(report, tally, ImportReport.Status.SUCCEEDED)
+    except Exception as exc:
+        report.refresh_from_db()
+        report.status = ImportReport.Status.FAILED
+        report.error_message = f"{type(exc).__name__}: {exc}"[:2000]
+        report.finished_at = timezone.now()
+        report.save()
+        raise
+    return report
+
+
+def _finish(report: ImportReport, tally: _Tally, status: str) -> None:
+    report.rows_read = tally.read
+    report.rows_stored = tally.stored
+    report.rows_duplicate = tally.duplicates
+    report.rows_rejected = sum(tally.rejected.values())
+    report.rejected_by_reason = dict(sorted(tally.rejected.items()))
+    report.sample_errors = tally.samples
+    report.notes = tally.notes
+    report.status = status
+    report.finished_at = timezone.now()
+    report.save()
+
+
+# --- files -----------------------------------------------------------------------------------------
+
+
+def _open_bytes(path: Path, on_bytes: Progress | None) -> Iterator[bytes]:
+    """The file's bytes, uncompressed when it is gzip; ``on_bytes`` gets the bytes read from disk."""
+    with open(path, "rb") as raw:
+        is_gzip = raw.read(2) == b"\x1f\x8b"
+        raw.seek(0)
+        stream = gzip.GzipFile(fileobj=raw) if is_gzip else raw
+        position = 0
+        while chunk := stream.read(1 << 20):
+            if on_bytes:
+                on_bytes(raw.tell() - position)
+                position = raw.tell()
+            yield chunk
+
+
+def _file_header(path: Path) -> list[str]:
+    with open(path, "rb") as raw:
+        is_gzip = raw.read(2) == b"\x1f\x8b"
+    opener = gzip.open if is_gzip else open
+    with opener(path, "rt", encoding="utf-8", newline="") as text:
+        return [name.strip().lower() for name in next(csv.reader(text), [])]
+
+
+def events_import_csv(*, path: Path | str, on_bytes: Progress | None = None) -> ImportReport:
+    """Import an events CSV (plain or gzip) whose header names columns among EVENT_FIELDS."""
+    path = Path(path)
+
+    def work(tally: _Tally) -> None:
+        columns = _file_header(path)
+        outcome = store_events_csv(columns=columns, chunks=_open_bytes(path, on_bytes), header=True,
+                                   max_errors=REPORT_SAMPLE_ERRORS)
+        tally.add_events(outcome)
+        tally.notes["customers_created"] = outcome.customers_created
+        _events_stored(outcome)
+
+    return _run_report(ImportReport.Kind.EVENTS, str(path), work)
+
+
+def _dict_rows(path: Path, on_bytes: Progress | None) -> Iterator[dict]:
+    lines = io.TextIOWrapper(_BytesIter(_open_bytes(path, on_bytes)), encoding="utf-8", newline="")
+    reader = csv.DictReader(lines)
+    reader.fieldnames = [name.strip().lower() for name in (reader.fieldnames or [])]
+    for row in reader:
+        yield {k: (v if v != "" else None) for k, v in row.items() if k}
+
+
+class _BytesIter(io.RawIOBase):
+    def __init__(self, chunks: Iterator[bytes]):
+        self._chunks, self._buffer = chunks, b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        while not self._buffer:
+            self._buffer = next(self._chunks, b"")
+            if not self._buffer:
+                return 0
+        n = min(len(b), len(self._buffer))
+        b[:n], self._buffer = self._buffer[:n], self._buffer[n:]
+        return n
+
+
+def _upsert_import(kind: str, path: Path, key: str, upsert: Callable[..., UpsertOutcome], argument: str,
+                   on_bytes: Progress | None) -> ImportReport:
+    def work(tally: _Tally) -> None:
+        seen: set[str] = set()
+        rows = _dict_rows(path, on_bytes)
+        row_number = 0
+        while True:
+            batch, numbers = [], []
+            for row in rows:
+                row_number += 1
+                tally.read += 1
+                value = (row.get(key) or "").strip()
+                if value and value in seen:  # first occurrence in the file wins
+                    tally.duplicates += 1
+                    continue
+                seen.add(value)
+                batch.append(row)
+                numbers.append(row_number)
+                if len(batch) >= BATCH_LIMIT:
+                    break
+            if not batch:
+                break
+            outcome = upsert(**{argument: batch})
+            tally.stored += outcome.created + outcome.updated
+            tally.notes["created"] = tally.notes.get("created", 0) + outcome.created
+            tally.notes["updated"] = tally.notes.get("updated", 0) + outcome.updated
+            for error in outcome.errors:
+                tally.rejected[error.code] += 1
+                tally.sample(numbers[error.index], error.field, error.code, error.message)
+
+    return _run_report(kind, str(path), work)
+
+
+def products_import_csv(*, path: Path | str, on_bytes: Progress | None = None) -> ImportReport:
+    """Columns: sku, name, price; optional description, category_slug or category_id, brand, currency, stock,
+    is_active."""
+    return _upsert_import(ImportReport.Kind.PRODUCTS, Path(path), "sku", products_upsert, "products", on_bytes)
+
+
+def customers_import_csv(*, path: Path | str, on_bytes: Progress | None = None) -> ImportReport:
+    """Columns: external_id; optional country, signed_up_at."""
+    return _upsert_import(ImportReport.Kind.CUSTOMERS, Path(path), "external_id", customers_upsert, "customers",
+                          on_bytes)
+
+
+# --- data frames (synthetic data, the demo dataset) ------------------------------------------------
+
+
+def _frame_csv_chunks(events: pd.DataFrame, rows: int, on_rows: Progress | None) -> Iterator[bytes]:
+    for start in range(0, len(events), rows):
+        part = events.iloc[start:start + rows]
+        yield part.to_csv(header=False, index=False, columns=list(EVENT_FIELDS), float_format="%.2f",
+                          date_format="%Y-%m-%dT%H:%M:%SZ", lineterminator="\n").encode()
+        if on_rows:
+            on_rows(len(part))
+
+
+def store_frames(
+    *,
+    tally: _Tally,
+    categories: pd.DataFrame | None,
+    products: pd.DataFrame,
+    customers: pd.DataFrame,
+    events: pd.DataFrame,
+    on_rows: Progress | None = None,
+) -> EventsOutcome:
+    """Categories, products, customers, then events through the event path, chunk by chunk."""
+    if categories is not None and len(categories):
+        cats = categories_upsert(categories=categories.to_dict("records"), limit=len(categories))
+        _raise_on_errors("categories", cats)
+    records = products.to_dict("records")
+    for chunk in _chunks(records, BATCH_LIMIT):
+        _raise_on_errors("products", products_upsert(products=chunk))
+    records = customers.drop(columns=[c for c in ("segment",) if c in customers]).to_dict("records")
+    for record in records:
+        if isinstance(record.get("signed_up_at"), pd.Timestamp):
+            record["signed_up_at"] = record["signed_up_at"].to_pydatetime()
+        elif pd.isna(record.get("signed_up_at", None)):
+            record.pop("signed_up_at", None)
+    for chunk in _chunks(records, BATCH_LIMIT):
+        _raise_on_errors("customers", customers_upsert(customers=chunk))
+    total = EventsOutcome()
+    first = 0
+    for data in _frame_csv_chunks(events, FRAME_CHUNK_ROWS, on_rows):
+        outcome = store_events_csv(columns=list(EVENT_FIELDS), chunks=[data], header=False, first_index=first,
+                                   max_errors=REPORT_SAMPLE_ERRORS)
+        first += outcome.read
+        total.add(outcome, REPORT_SAMPLE_ERRORS)
+    tally.add_events(total)
+    _events_stored(total)
+    return total
+
+
+def _raise_on_errors(what: str, outcome: UpsertOutcome) -> None:
+    if outcome.errors:
+        first = outcome.errors[0]
+        raise ValueError(f"{what}: {len(outcome.errors)} rejected, first #{first.index} {first.field} "
+                         f"{first.code}: {first.message}")
+
+
+def synthetic_load(*, spec: SyntheticSpec, on_rows: Progress | None = None) -> SyntheticData:
+    """Generate a synthetic shop and store it through the import path (a report of kind 'synthetic')."""
+    data = generate(spec)
+
+    def work(tally: _Tally) -> None:
+        store_frames(tally=tally, categories=data.categories, products=data.products, customers=data.customers,
+                     events=data.events, on_rows=on_rows)
+        tally.notes.update({"spec": {k: str(v) for k, v in spec.__dict__.items()},
+                            "customers": len(data.customers), "products": len(data.products)})
+
+    _run_report(ImportReport.Kind.SYNTHETIC, f"synthetic seed={spec.seed} customers={spec.customers} "
+                f"products={spec.products} events_per_customer={spec.events_per_customer}", work)
+    return data
+
+
+def file_size(path: Path | str) -> int:
+    return os.path.getsize(path)
