@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import CohortMonthly, ProductDaily, ProductScope, PurchaserDay, PurchaserGap, ScopeDaily
+from .models import CohortMonthly, ProductDaily, ProductMonthly, ProductScope, PurchaserDay, PurchaserGap, ScopeDaily
 
 
 class _ReadOnly(admin.ModelAdmin):
@@ -52,3 +52,10 @@ class PurchaserDayAdmin(_ReadOnly):
     list_display = ("scope", "customer", "day", "prev_day")
     raw_id_fields = ("customer",)
     date_hierarchy = "day"
+
+
+@admin.register(ProductMonthly)
+class ProductMonthlyAdmin(_ReadOnly):
+    list_display = ("month", "product", "views", "purchases", "units", "revenue_pence", "orders")
+    raw_id_fields = ("product",)
+    list_select_related = ("product",)

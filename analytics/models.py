@@ -52,6 +52,19 @@ class ProductDaily(_Additive):
         return f"{self.product_id} {self.day}"
 
 
+class ProductMonthly(_Additive):
+    """ProductDaily summed by calendar month: top products over long ranges read months, not days."""
+
+    month = models.DateField()
+    product = models.ForeignKey("catalog.Product", on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["month", "product"], name="product_monthly_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.product_id} {self.month:%Y-%m}"
+
+
 class ScopeDaily(_Additive):
     """ProductDaily summed over a scope, with orders counted distinct within the scope."""
 

@@ -18,17 +18,18 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Count, Min, Q, QuerySet, Sum
+from django.db.models import Count, DateField, F, Min, Q, QuerySet, Sum, Value
+from django.db.models.functions import Greatest, TruncMonth, TruncWeek
 
 from behavior.models import Event
 from catalog.models import Category, Product
 from catalog.selectors import category_descendant_ids
 
 from .event_exprs import PURCHASE, additive_aggregates, day_window, event_day, line_pence, order_key
-from .models import ALL_SCOPE, CohortMonthly, ProductDaily, PurchaserGap, ScopeDaily
+from .models import ALL_SCOPE, CohortMonthly, ProductDaily, ProductMonthly, PurchaserGap, ScopeDaily
 
 INTERVALS = ("DAY", "WEEK", "MONTH")
-TOP_BY = {"REVENUE": "revenue_pence", "UNITS": "units", "VIEWS": "views"}
+TOP_BY = ("REVENUE", "UNITS", "VIEWS")  # the order of _top's totals
 _SUMS = list(additive_aggregates())
 
 
@@ -338,39 +339,68 @@ def funnel_raw(*, date_from: date, date_to: date, product_id: int | None = None,
 # --- topProducts ------------------------------------------------------------------------------------
 
 
-def _top(rows: QuerySet, by: str, first: int) -> list[TopProduct]:
+def _check_top(by: str, first: int) -> None:
     if by not in TOP_BY:
         raise ValueError(f"by must be one of {', '.join(TOP_BY)}.")
     if not 1 <= first <= 100:
         raise ValueError("first must be between 1 and 100.")
-    ranked = list(rows.order_by(f"-{TOP_BY[by]}", "product_id")[:first])
-    names = {p.pk: p for p in Product.objects.filter(pk__in=[r["product_id"] for r in ranked]).only("sku", "name")}
+
+
+def _top(totals: dict[int, tuple[int, int, int]], by: str, first: int) -> list[TopProduct]:
+    """totals: product id -> (revenue pence, units, views); ties go to the lower product id."""
+    column = list(TOP_BY).index(by)
+    ranked = sorted(totals.items(), key=lambda item: (-item[1][column], item[0]))[:first]
+    names = {p.pk: p for p in Product.objects.filter(pk__in=[pk for pk, _ in ranked]).only("sku", "name")}
     return [
-        TopProduct(product_id=r["product_id"], sku=names[r["product_id"]].sku, name=names[r["product_id"]].name,
-                   revenue=_pounds(r["revenue_pence"] or 0), units=int(r["units"] or 0), views=int(r["views"] or 0))
-        for r in ranked
+        TopProduct(product_id=pk, sku=names[pk].sku, name=names[pk].name, revenue=_pounds(pence), units=int(units),
+                   views=int(views))
+        for pk, (pence, units, views) in ranked
     ]
+
+
+def _whole_months(date_from: date, date_to: date) -> tuple[date, date] | None:
+    """The first and last (1st-of) month lying wholly inside [date_from, date_to], if any."""
+    first = date_from if date_from.day == 1 else (date_from.replace(day=28) + timedelta(days=4)).replace(day=1)
+    after = date_to + timedelta(days=1)
+    last = after.replace(day=1) - timedelta(days=1)  # last day of the last whole month
+    return (first, last.replace(day=1)) if first <= last else None
 
 
 def top_products(*, date_from: date, date_to: date, by: str = "REVENUE", first: int = 10) -> list[TopProduct]:
     _check_range(date_from, date_to)
-    rows = (
-        ProductDaily.objects.filter(day__range=(date_from, date_to))
-        .values("product_id")
-        .annotate(revenue_pence=Sum("revenue_pence"), units=Sum("units"), views=Sum("views"))
-    )
-    return _top(rows, by, first)
+    _check_top(by, first)
+    sums = {"p": Sum("revenue_pence"), "u": Sum("units"), "v": Sum("views")}
+    parts: list[QuerySet] = []
+    months = _whole_months(date_from, date_to)
+    if months is None:
+        parts.append(ProductDaily.objects.filter(day__range=(date_from, date_to)))
+    else:
+        # Whole months from the monthly table, the days around them from the daily one.
+        parts.append(ProductMonthly.objects.filter(month__range=months))
+        month_end = (months[1].replace(day=28) + timedelta(days=4)).replace(day=1)
+        parts.append(ProductDaily.objects.filter(Q(day__gte=date_from, day__lt=months[0])
+                                                 | Q(day__gte=month_end, day__lte=date_to)))
+    totals: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for rows in parts:
+        for pk, p, u, v in rows.order_by().values("product_id").annotate(**sums).values_list("product_id", *sums):
+            total = totals[pk]
+            total[0] += p or 0
+            total[1] += u or 0
+            total[2] += v or 0
+    return _top({pk: tuple(t) for pk, t in totals.items()}, by, first)
 
 
 def top_products_raw(*, date_from: date, date_to: date, by: str = "REVENUE", first: int = 10) -> list[TopProduct]:
     _check_range(date_from, date_to)
+    _check_top(by, first)
     sums = additive_aggregates()
     rows = (
         _events(date_from, date_to)
         .values("product_id")
-        .annotate(revenue_pence=sums["revenue_pence"], units=sums["units"], views=sums["views"])
+        .annotate(p=sums["revenue_pence"], u=sums["units"], v=sums["views"])
+        .order_by(f"-{dict(zip(TOP_BY, 'puv'))[by]}", "product_id")[:first]
     )
-    return _top(rows, by, first)
+    return _top({r["product_id"]: (r["p"], r["u"], r["v"]) for r in rows}, by, first)
 
 
 # --- categoryShare ----------------------------------------------------------------------------------
@@ -428,23 +458,26 @@ def customers_new_returning(*, date_from: date, date_to: date, interval: str = "
     those who had bought before it. Totals are for the whole range (a customer counts once there)."""
     _check_range(date_from, date_to)
     _check_interval(interval)
-    scope = _scope(category_id)
-    rows = PurchaserGap.objects.filter(scope=scope, day__range=(date_from, date_to)).values_list(
-        "day", "prev_day", "customers"
+    gaps = PurchaserGap.objects.filter(scope=_scope(category_id), day__range=(date_from, date_to))
+    bucket = {"DAY": F("day"), "WEEK": TruncWeek("day"), "MONTH": TruncMonth("day")}[interval]
+    new_rows = Q(prev_day__isnull=True)
+    # A customer is in a bucket once: on their first purchase day in it, the one whose previous purchase
+    # day is before the bucket's first day (the range's first day for the first bucket).
+    rows = (
+        gaps.annotate(bucket=bucket, bucket_from=Greatest(bucket, Value(date_from), output_field=DateField()))
+        .values("bucket")
+        .annotate(new=Sum("customers", filter=new_rows),
+                  active=Sum("customers", filter=new_rows | Q(prev_day__lt=F("bucket_from"))))
+        .values_list("bucket", "new", "active")
     )
+    totals = gaps.aggregate(new=Sum("customers", filter=new_rows),
+                            active=Sum("customers", filter=new_rows | Q(prev_day__lt=date_from)))
     buckets = _buckets(date_from, date_to, interval)
     index = {label: i for i, (label, _, _) in enumerate(buckets)}
     new, active = [0] * len(buckets), [0] * len(buckets)
-    total_new = total_active = 0
-    for day, prev, n in rows:
-        i = index[_bucket(day, interval)]
-        if prev is None:
-            new[i] += n
-            total_new += n
-        if prev is None or prev < buckets[i][1]:
-            active[i] += n
-        if prev is None or prev < date_from:
-            total_active += n
+    for label, n, a in rows:
+        new[index[label]], active[index[label]] = n or 0, a or 0
+    total_new, total_active = totals["new"] or 0, totals["active"] or 0
     return NewVsReturning(interval=interval, dates=[b[0] for b in buckets], new=new,
                           returning=[a - n for a, n in zip(active, new)], total_new=total_new,
                           total_returning=total_active - total_new)

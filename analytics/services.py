@@ -5,22 +5,32 @@ idempotent: running them twice leaves the same rows."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Count, F, OuterRef, QuerySet, Subquery
+from django.db.models import Count, F, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import TruncMonth
 
 from behavior.models import Event
 from catalog.models import Category, Product
 
 from .event_exprs import PURCHASE, additive_aggregates, day_window, event_day, local_day
-from .models import ALL_SCOPE, CohortMonthly, ProductDaily, ProductScope, PurchaserDay, PurchaserGap, ScopeDaily
+from .models import (
+    ALL_SCOPE,
+    CohortMonthly,
+    ProductDaily,
+    ProductMonthly,
+    ProductScope,
+    PurchaserDay,
+    PurchaserGap,
+    ScopeDaily,
+)
 
 ADDITIVE_COLUMNS = list(additive_aggregates())
 # Above this many affected customers, recomputing every customer at once is cheaper than by chunks.
 _PURCHASER_CHUNK = 2000
 _PURCHASER_FULL_ABOVE = 50_000
+_ROLLUPS = (ProductDaily, ProductMonthly, ScopeDaily, PurchaserDay, PurchaserGap, CohortMonthly)
 
 
 def rollups_refresh(*, start: datetime, end: datetime, product_ids: Iterable[int] | None = None) -> None:
@@ -40,8 +50,11 @@ def rollups_refresh(*, start: datetime, end: datetime, product_ids: Iterable[int
         daily = ProductDaily.objects.filter(day__range=(d0, d1))
         (daily if products is None else daily.filter(product_id__in=products)).delete()
         _insert_product_daily(cells)
+        _product_months_refresh(d0, d1, products)
 
-        scopes = ProductScope.objects.all() if products is None else ProductScope.objects.filter(product_id__in=products)
+        scopes = ProductScope.objects.all()
+        if products is not None:
+            scopes = scopes.filter(product_id__in=products)
         scope_ids = sorted(set(scopes.values_list("scope", flat=True)) | {ALL_SCOPE})
         ScopeDaily.objects.filter(day__range=(d0, d1), scope__in=scope_ids).delete()
         _insert_scope_daily(window.filter(product__analytics_scopes__scope__in=scope_ids))
@@ -68,16 +81,17 @@ def rollups_refresh(*, start: datetime, end: datetime, product_ids: Iterable[int
 def rollups_rebuild() -> None:
     """Recompute every rollup from all events."""
     with transaction.atomic():
-        for model in (ProductDaily, ScopeDaily, PurchaserDay, PurchaserGap, CohortMonthly):
+        for model in _ROLLUPS:
             model.objects.all().delete()
         _product_scopes_refresh(product_ids=None)
         _insert_product_daily(Event.objects.all())
+        _product_months_refresh(None, None, None)
         _insert_scope_daily(Event.objects.filter(product__analytics_scopes__isnull=False))
         _insert_purchaser_days(Event.objects.all())
         _rebuild_counts_from(None)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            for model in (ProductScope, ProductDaily, ScopeDaily, PurchaserDay, PurchaserGap, CohortMonthly):
+            for model in (ProductScope, *_ROLLUPS):
                 cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
 
 
@@ -101,7 +115,9 @@ def _product_scopes_refresh(*, product_ids: list[int] | None) -> None:
             scopes.add(current)
             current = parents.get(current)
         rows.extend(ProductScope(product_id=product_id, scope=s) for s in scopes)
-    existing = ProductScope.objects.all() if product_ids is None else ProductScope.objects.filter(product_id__in=product_ids)
+    existing = ProductScope.objects.all()
+    if product_ids is not None:
+        existing = existing.filter(product_id__in=product_ids)
     existing.delete()
     ProductScope.objects.bulk_create(rows, batch_size=5000)
 
@@ -124,6 +140,27 @@ def _insert_product_daily(events: QuerySet) -> None:
         .values("rollup_day", "rollup_product", *ADDITIVE_COLUMNS)
     )
     _insert_select(ProductDaily, ["day", "product", *ADDITIVE_COLUMNS], cells)
+
+
+def _product_months_refresh(d0: date | None, d1: date | None, products: list[int] | None) -> None:
+    """Re-sum ProductDaily into ProductMonthly for the months [d0, d1] touches (all when None)."""
+    months = ProductMonthly.objects.all()
+    days = ProductDaily.objects.all()
+    if d0 is not None:
+        m0, m1 = d0.replace(day=1), d1.replace(day=1)
+        months = months.filter(month__range=(m0, m1))
+        days = days.filter(day__gte=m0, day__lt=(m1.replace(day=28) + timedelta(days=4)).replace(day=1))
+    if products is not None:
+        months, days = months.filter(product_id__in=products), days.filter(product_id__in=products)
+    months.delete()
+    cells = (
+        days.order_by()
+        .annotate(rollup_month=TruncMonth("day"), rollup_product=F("product_id"))
+        .values("rollup_month", "rollup_product")
+        .annotate(**{c: Sum(c) for c in ADDITIVE_COLUMNS})
+        .values("rollup_month", "rollup_product", *ADDITIVE_COLUMNS)
+    )
+    _insert_select(ProductMonthly, ["month", "product", *ADDITIVE_COLUMNS], cells)
 
 
 def _insert_scope_daily(events_with_scope: QuerySet) -> None:

@@ -40,7 +40,9 @@ Progress = Callable[[int], None]
 
 def _after_events_stored(*, start: datetime, end: datetime, product_ids: set[int]) -> None:
     """Called once by every path that stored events, with the time span and products it touched."""
-    return  # The analytics helper makes this refresh the daily rollups; until then there is nothing to do.
+    from analytics.services import rollups_refresh  # analytics builds on behavior: imported where used
+
+    rollups_refresh(start=start, end=end, product_ids=product_ids)
 
 
 def _events_stored(outcome: EventsOutcome) -> None:

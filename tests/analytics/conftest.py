@@ -24,7 +24,8 @@ def build_shop(seed: int = 7, events: int = 2500) -> dict:
     leaves = [Category.objects.create(name=f"Leaf {r.pk}-{j}", slug=f"leaf-{r.pk}-{j}", parent=r)
               for r in roots for j in range(2)]
     products = [
-        Product.objects.create(sku=f"P{i:02d}", name=f"Product {i}", price=Decimal(f"{rng.randint(100, 5000) / 100:.2f}"),
+        Product.objects.create(sku=f"P{i:02d}", name=f"Product {i}",
+                               price=Decimal(f"{rng.randint(100, 5000) / 100:.2f}"),
                                category=(roots[0] if i == 0 else leaves[i % len(leaves)] if i < 11 else None))
         for i in range(12)
     ]

@@ -7,11 +7,19 @@ from decimal import Decimal
 
 import pytest
 
-from analytics.models import CohortMonthly, ProductDaily, ProductScope, PurchaserDay, PurchaserGap, ScopeDaily
+from analytics.models import (
+    CohortMonthly,
+    ProductDaily,
+    ProductMonthly,
+    ProductScope,
+    PurchaserDay,
+    PurchaserGap,
+    ScopeDaily,
+)
 from analytics.services import rollups_rebuild, rollups_refresh
 from behavior.models import Event, EventKind
 
-MODELS = (ProductScope, ProductDaily, ScopeDaily, PurchaserDay, PurchaserGap, CohortMonthly)
+MODELS = (ProductScope, ProductDaily, ProductMonthly, ScopeDaily, PurchaserDay, PurchaserGap, CohortMonthly)
 
 
 def snapshot() -> dict:
@@ -43,7 +51,8 @@ def test_refresh_after_new_backfilled_and_deleted_events_equals_a_rebuild(shop):
               occurred_at=utc(2024, 6, 1, 9)),
     ]
     Event.objects.bulk_create(new)
-    rollups_refresh(start=utc(2024, 6, 1, 9), end=utc(2024, 6, 1, 23, 30), product_ids=[products[1].pk, products[11].pk])
+    rollups_refresh(start=utc(2024, 6, 1, 9), end=utc(2024, 6, 1, 23, 30),
+                    product_ids=[products[1].pk, products[11].pk])
     first_buy = Event.objects.filter(customer=customers[3], kind=EventKind.PURCHASE).order_by("occurred_at").first()
     early = first_buy.occurred_at - timedelta(days=40)
     Event.objects.create(event_id="N4", customer=customers[3], product=products[4], kind=EventKind.PURCHASE,
