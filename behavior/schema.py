@@ -7,7 +7,7 @@ from strawberry_django.relay import DjangoListConnection
 from catalog.schema import ProductType
 from config.graphql_permissions import staff_with_perm
 
-from .models import Customer, Event, EventKind
+from .models import Customer, Event, EventKind, ImportReport
 
 EventKindEnum = strawberry.enum(EventKind, name="EventKind")
 
@@ -105,3 +105,120 @@ class Query:
         if external_id is not None:
             return Customer.objects.filter(external_id=external_id).first()
         return None
+
+
+# --- ingestion -------------------------------------------------------------------------------------
+
+from datetime import datetime  # noqa: E402
+from decimal import Decimal  # noqa: E402
+
+from catalog.schema import CatalogItemError, UpsertPayload, staff_with_perms  # noqa: E402
+from catalog.services import BATCH_LIMIT  # noqa: E402
+from catalog.error_codes import CatalogErrorCode  # noqa: E402
+
+from .error_codes import IngestErrorCode  # noqa: E402
+from strawberry.tools import merge_types  # noqa: E402
+
+from .selectors import import_reports  # noqa: E402
+from .services import EVENTS_BATCH_LIMIT, customers_upsert, events_ingest  # noqa: E402
+
+IngestErrorCodeEnum = strawberry.enum(IngestErrorCode, name="IngestErrorCode")
+
+
+@strawberry.input
+class CustomerInput:
+    external_id: str = strawberry.field(description="The key: an existing id updates that customer.")
+    country: str | None = None
+    signed_up_at: datetime | None = None
+    attributes: JSON | None = None
+
+
+@strawberry.input
+class EventInput:
+    event_id: str | None = strawberry.field(
+        default=None, description="Makes the event idempotent; when omitted one is derived from the content.")
+    customer_external_id: str | None = strawberry.field(
+        default=None, description="Omit for an anonymous event; an unknown id creates the customer.")
+    product_sku: str
+    kind: EventKindEnum
+    occurred_at: str = strawberry.field(
+        description="ISO 8601, e.g. 2024-05-01T10:15:00Z; without an offset it is read in the shop's time zone.")
+    quantity: int | None = strawberry.field(default=None, description="1 when omitted.")
+    unit_price: Decimal | None = strawberry.field(default=None, description="Required for purchases and returns.")
+    rating: int | None = strawberry.field(default=None, description="1-5, required for reviews.")
+    order_ref: str | None = None
+    session_id: str | None = None
+
+
+@strawberry.type
+class IngestError:
+    index: int = strawberry.field(description="Position of the event in the list (-1: the whole call).")
+    field: str
+    code: IngestErrorCodeEnum
+    message: str
+
+
+@strawberry.type
+class IngestEventsPayload:
+    accepted: int = strawberry.field(description="Events stored by this call.")
+    duplicates: int = strawberry.field(description="Valid events already stored (same eventId): not stored again.")
+    rejected: int
+    errors: list[IngestError]
+
+
+@strawberry_django.type(ImportReport, name="ImportReport")
+class ImportReportType:
+    id: strawberry.ID
+    kind: auto
+    source: auto
+    status: auto
+    started_at: auto
+    finished_at: auto
+    rows_read: int
+    rows_stored: int
+    rows_rejected: int
+    rows_duplicate: int
+    rejected_by_reason: JSON
+    notes: JSON
+    sample_errors: JSON
+    error_message: auto
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(
+        description=f"Create or update customers by externalId, at most {BATCH_LIMIT} per call. Needs "
+                    "behavior.add_customer and behavior.change_customer.",
+        extensions=staff_with_perms("behavior.add_customer", "behavior.change_customer"),
+    )
+    def upsert_customers(self, customers: list[CustomerInput]) -> UpsertPayload:
+        outcome = customers_upsert(customers=[{k: v for k, v in vars(c).items() if v is not None} for c in customers])
+        return UpsertPayload(created=outcome.created, updated=outcome.updated, errors=[
+            CatalogItemError(index=e.index, field=e.field, code=CatalogErrorCode(e.code), message=e.message)
+            for e in outcome.errors
+        ])
+
+    @strawberry.mutation(
+        description=f"Store a batch of events, at most {EVENTS_BATCH_LIMIT} per call. Valid events are stored even "
+                    "when others are rejected; re-sending stores nothing new. Needs behavior.add_event.",
+        extensions=staff_with_perms("behavior.add_event"),
+    )
+    def ingest_events(self, events: list[EventInput]) -> IngestEventsPayload:
+        items = [{**vars(e), "kind": e.kind.value if e.kind is not None else None} for e in events]
+        outcome = events_ingest(events=items)
+        return IngestEventsPayload(
+            accepted=outcome.stored, duplicates=outcome.duplicates, rejected=outcome.rejected_total, errors=[
+                IngestError(index=e.index, field=e.field, code=IngestErrorCode(e.code), message=e.message)
+                for e in outcome.errors
+            ])
+
+
+@strawberry.type
+class ImportQuery:
+    @strawberry_django.field(description="Import reports, newest first (staff with behavior.view_importreport).",
+                             extensions=staff_with_perms("behavior.view_importreport"))
+    def import_reports(self, kind: str | None = None, limit: int = 20) -> list[ImportReportType]:
+        return import_reports(kind=kind, limit=limit)
+
+
+Query = merge_types("Query", (Query, ImportQuery))
