@@ -107,8 +107,10 @@ def job_enqueue(*, job_id: int) -> bool:
         else:
             # A connection per publish: submits are rare, and a broker that went away is noticed at once.
             with current_app.connection_for_write() as conn:
+                # Time limits None: the worker applies its own (JOB_*_TIME_LIMIT where the job runs).
                 run_job.apply_async(
-                    args=[job_id], connection=conn, retry=True, retry_policy=settings.JOB_PUBLISH_RETRY_POLICY
+                    args=[job_id], connection=conn, retry=True, retry_policy=settings.JOB_PUBLISH_RETRY_POLICY,
+                    time_limit=None, soft_time_limit=None,
                 )
     except Exception as exc:  # noqa: BLE001 - whatever the cause, the job was not queued
         logger.warning("job %s could not be published: %r", job_id, exc)
@@ -291,7 +293,9 @@ def jobs_reap() -> ReapReport:
     stale = Job.objects.filter(status=JobStatus.RUNNING).filter(
         Q(heartbeat_at__lt=stale_before) | Q(heartbeat_at__isnull=True, started_at__lt=stale_before)
     )
-    for job in stale.only("id", "attempts", "cancel_requested"):
+    # A run started longer ago than the hard time limit was killed by it (or is past it): no re-run.
+    killed_by_limit_before = now - timedelta(seconds=settings.JOB_HARD_TIME_LIMIT)
+    for job in stale.only("id", "attempts", "cancel_requested", "started_at"):
         # Conditional on the same attempt: a run that beat again meanwhile, or another reaper, wins.
         same_run = Job.objects.filter(
             Q(heartbeat_at__lt=stale_before) | Q(heartbeat_at__isnull=True),
@@ -300,6 +304,12 @@ def jobs_reap() -> ReapReport:
         if job.cancel_requested:
             if same_run.update(status=JobStatus.CANCELLED, finished_at=now, message="cancelled (worker lost)"):
                 report.cancelled.append(job.pk)
+        elif job.started_at and job.started_at < killed_by_limit_before:
+            if same_run.update(
+                status=JobStatus.FAILED, finished_at=now, error_code=JobFailureCode.TIME_LIMIT,
+                error_message=f"The job ran longer than its hard time limit ({settings.JOB_HARD_TIME_LIMIT} s).",
+            ):
+                report.failed.append(job.pk)
         elif job.attempts >= max_attempts:
             if same_run.update(
                 status=JobStatus.FAILED, finished_at=now, error_code=JobFailureCode.WORKER_LOST,

@@ -37,8 +37,8 @@ def reap_jobs() -> None:
     jobs_reap()
 
 
-@shared_task(name="jobs.tasks.submit_job", ignore_result=True)
-def submit_job(kind: str, params: dict | None = None, skip_if_active: bool = True) -> int | None:
+@shared_task(name="jobs.tasks.submit_scheduled_job", ignore_result=True)
+def submit_scheduled_job(kind: str, params: dict | None = None, skip_if_active: bool = True) -> int | None:
     """What a PeriodicTask points at: submit a job of ``kind`` with ``params`` (JSON kwargs in the admin).
 
     With ``skip_if_active`` a new run is not submitted while one of the same kind is still queued or

@@ -113,7 +113,7 @@ def staff_gql(client, db):
 # --- Celery (jobs) ------------------------------------------------------------------------------
 # Tasks run in-process (eagerly) in every test, even when REDIS_URL is set, unless the test is marked
 # requires_worker and starts a real worker with the `celery_worker` fixture (tests/jobs/workers.py).
-from tests.jobs.workers import celery_worker  # noqa: E402,F401
+from tests.jobs.workers import celery_worker, shared_celery_worker  # noqa: E402,F401
 
 
 @pytest.fixture(autouse=True)

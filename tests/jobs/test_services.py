@@ -136,6 +136,16 @@ def test_reaper_fails_a_dead_run_after_max_attempts_and_honours_cancel(publish_k
     assert publish_kind == {"version": 1}
 
 
+def test_reaper_fails_a_run_older_than_the_hard_time_limit_without_rerunning_it(publish_kind, settings):
+    settings.JOB_HEARTBEAT_TIMEOUT = 60
+    settings.JOB_HARD_TIME_LIMIT = 600
+    job = _running(submit(), beat_ago=120)
+    Job.objects.filter(pk=job.pk).update(started_at=timezone.now() - timedelta(seconds=601))
+    assert jobs_reap().failed == [job.pk]
+    job.refresh_from_db()
+    assert (job.status, job.error_code, job.attempts) == (JobStatus.FAILED, "TIME_LIMIT", 1)
+
+
 def test_reaper_fails_jobs_nobody_started_in_time(publish_kind, settings):
     settings.JOB_QUEUED_TIMEOUT = 3600
     old = submit()
@@ -194,7 +204,7 @@ def test_scheduled_submit_task_submits_and_skips_while_one_is_active(publish_kin
 
     # given a periodic task as staff would create it in the admin
     every_day = IntervalSchedule.objects.create(every=1, period=IntervalSchedule.DAYS)
-    entry = PeriodicTask.objects.create(name="nightly publish", task="jobs.tasks.submit_job", interval=every_day,
+    entry = PeriodicTask.objects.create(name="nightly publish", task="jobs.tasks.submit_scheduled_job", interval=every_day,
                                         kwargs=json.dumps({"kind": "tests.publish", "params": {"version": 4}}))
     # when beat fires it (twice, the first job still queued)
     task = celery_app.tasks[entry.task]

@@ -3,9 +3,10 @@
 Use with ``@pytest.mark.requires_worker`` and ``@pytest.mark.django_db(transaction=True)`` (the worker
 only sees committed rows)::
 
-    def test_x(celery_worker):
-        worker = celery_worker()          # started and answering pings
+    def test_x(shared_celery_worker):   # one worker for the module, already answering pings
         ...
+    def test_y(celery_worker):
+        worker = celery_worker()          # a worker of this test's own, started and answering pings
         worker.kill()                     # SIGKILL the whole worker (main process and pool children)
 """
 
@@ -82,6 +83,10 @@ class Worker:
         self.log.flush()
         return self.log_path.read_text(errors="replace")[-4000:]
 
+    def pool_pids(self) -> list[int]:
+        children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split()
+        return [int(pid) for pid in children]
+
     def kill(self) -> None:
         """SIGKILL the worker and its pool processes at once, as when a machine or container dies."""
         try:
@@ -93,8 +98,8 @@ class Worker:
     def stop(self) -> None:
         if self.proc.poll() is None:
             try:
-                os.killpg(self.proc.pid, signal.SIGTERM)  # warm shutdown would wait for the job: TERM then KILL
-                self.proc.wait(timeout=5)
+                os.killpg(self.proc.pid, signal.SIGQUIT)  # cold shutdown: do not wait for a running job
+                self.proc.wait(timeout=3)
             except subprocess.TimeoutExpired:
                 self.kill()
             except ProcessLookupError:
@@ -106,29 +111,58 @@ class Worker:
         self.log.close()
 
 
-@pytest.fixture
-def celery_worker(tmp_path, settings):
-    """A factory: ``celery_worker(**env)`` starts a worker and waits until it answers; all stop at teardown."""
-    started: list[Worker] = []
-    _purge_queues()
-    base_env = {
-        **os.environ,
-        "DATABASE_URL": _database_url(),
-        "REDIS_URL": settings.REDIS_URL,
-        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-        "CELERY_TASK_ALWAYS_EAGER": "false",
-        "CONN_MAX_AGE": "0",
-        # A dead worker is noticed in seconds rather than minutes.
-        "JOB_HEARTBEAT_INTERVAL": "0.5",
-        "PYTHONUNBUFFERED": "1",
-    }
+class WorkerFactory:
+    """Starts workers on the test database and Redis; ``stop_all`` at teardown."""
 
-    def start(**env: str) -> Worker:
-        worker = Worker({**base_env, **env}, tmp_path / f"worker-{len(started)}.log")
-        started.append(worker)
-        worker.wait_ready()
+    def __init__(self, log_dir: Path):
+        self.log_dir = log_dir
+        self.started: list[Worker] = []
+        _purge_queues()
+        self.base_env = {
+            **os.environ,
+            "DATABASE_URL": _database_url(),
+            "REDIS_URL": settings.REDIS_URL,
+            "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+            "CELERY_TASK_ALWAYS_EAGER": "false",
+            "CONN_MAX_AGE": "0",
+            # A dead worker is noticed in seconds rather than minutes.
+            "JOB_HEARTBEAT_INTERVAL": "0.3",
+            "PYTHONUNBUFFERED": "1",
+        }
+
+    def __call__(self, wait: bool = True, **env: str) -> Worker:
+        worker = Worker({**self.base_env, **env}, self.log_dir / f"worker-{uuid.uuid4().hex[:6]}.log")
+        self.started.append(worker)
+        if wait:
+            worker.wait_ready()
         return worker
 
-    yield start
-    for worker in started:
-        worker.stop()
+    def stop_all(self) -> None:
+        for worker in self.started:
+            worker.stop()
+
+
+@pytest.fixture
+def celery_worker(tmp_path):
+    """A factory: ``celery_worker(**env)`` starts a worker and waits until it answers (unless wait=False);
+    every worker it started is stopped at teardown. For tests that kill or reconfigure workers."""
+    factory = WorkerFactory(tmp_path)
+    yield factory
+    factory.stop_all()
+
+
+@pytest.fixture(scope="module")
+def shared_celery_worker(django_db_setup, tmp_path_factory):
+    """One worker for a whole test module (starting one costs seconds): soft time limit 6 s, hard 10 s."""
+    # Module fixtures run before the function-level service guard: check the services here too.
+    from tests.conftest import REQUIRE_SERVICES, postgres_available, redis_available
+
+    reason = postgres_available() or redis_available()
+    if reason:
+        if REQUIRE_SERVICES:
+            pytest.fail(f"REQUIRE_SERVICES is set but {reason}")
+        pytest.skip(reason)
+    factory = WorkerFactory(tmp_path_factory.mktemp("workers"))
+    worker = factory(JOB_SOFT_TIME_LIMIT="6", JOB_HARD_TIME_LIMIT="10")
+    yield worker
+    factory.stop_all()
