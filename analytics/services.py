@@ -8,13 +8,13 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Count, F, OuterRef, QuerySet, Subquery, Sum
+from django.db.models import Count, F, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import TruncMonth
 
 from behavior.models import Event
 from catalog.models import Category, Product
 
-from .event_exprs import PURCHASE, additive_aggregates, day_window, event_day, local_day
+from .event_exprs import PURCHASE, additive_aggregates, day_window, event_day, local_day, order_key
 from .models import (
     ALL_SCOPE,
     CohortMonthly,
@@ -57,7 +57,10 @@ def rollups_refresh(*, start: datetime, end: datetime, product_ids: Iterable[int
             scopes = scopes.filter(product_id__in=products)
         scope_ids = sorted(set(scopes.values_list("scope", flat=True)) | {ALL_SCOPE})
         ScopeDaily.objects.filter(day__range=(d0, d1), scope__in=scope_ids).delete()
-        _insert_scope_daily(window.filter(product__analytics_scopes__scope__in=scope_ids))
+        _insert_scope_daily(
+            window.filter(product__analytics_scopes__scope__in=scope_ids),
+            ProductDaily.objects.filter(day__range=(d0, d1), product__analytics_scopes__scope__in=scope_ids),
+        )
 
         # Customers whose purchase days may have changed: buyers in the window now, and those the rollup
         # has there (their events may be gone).
@@ -86,7 +89,8 @@ def rollups_rebuild() -> None:
         _product_scopes_refresh(product_ids=None)
         _insert_product_daily(Event.objects.all())
         _product_months_refresh(None, None, None)
-        _insert_scope_daily(Event.objects.filter(product__analytics_scopes__isnull=False))
+        _insert_scope_daily(Event.objects.filter(product__analytics_scopes__isnull=False),
+                            ProductDaily.objects.filter(product__analytics_scopes__isnull=False))
         _insert_purchaser_days(Event.objects.all())
         _rebuild_counts_from(None)
     if connection.vendor == "postgresql":
@@ -163,15 +167,36 @@ def _product_months_refresh(d0: date | None, d1: date | None, products: list[int
     _insert_select(ProductMonthly, ["month", "product", *ADDITIVE_COLUMNS], cells)
 
 
-def _insert_scope_daily(events_with_scope: QuerySet) -> None:
-    cells = (
-        events_with_scope.order_by()
-        .annotate(rollup_scope=F("product__analytics_scopes__scope"), rollup_day=event_day())
-        .values("rollup_scope", "rollup_day")
-        .annotate(**additive_aggregates())
-        .values("rollup_scope", "rollup_day", *ADDITIVE_COLUMNS)
+def _insert_scope_daily(events: QuerySet, daily: QuerySet) -> None:
+    """ScopeDaily for the cells that `daily` (ProductDaily rows) and `events` (the same days' events)
+    cover: the sums from the product cells of each scope, the orders counted distinct from the purchase
+    lines (an order with lines in two categories is one order of their parent)."""
+    zero = {c: Value(0) for c in ADDITIVE_COLUMNS}
+    sums = (
+        daily.order_by()
+        .annotate(s=F("product__analytics_scopes__scope"), d=F("day"))
+        .values("s", "d")
+        .annotate(**{**zero, **{c: Sum(c) for c in ADDITIVE_COLUMNS if c != "orders"}})
+        .values("s", "d", *ADDITIVE_COLUMNS)
     )
-    _insert_select(ScopeDaily, ["scope", "day", *ADDITIVE_COLUMNS], cells)
+    orders = (
+        events.filter(PURCHASE).order_by()
+        .annotate(s=F("product__analytics_scopes__scope"), d=event_day())
+        .values("s", "d")
+        .annotate(**{**zero, "orders": Count(order_key(), distinct=True)})
+        .values("s", "d", *ADDITIVE_COLUMNS)
+    )
+    sums_sql, sums_params = sums.query.sql_with_params()
+    orders_sql, orders_params = orders.query.sql_with_params()
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(c) for c in ADDITIVE_COLUMNS)
+    totals = ", ".join(f"SUM({quote(c)})" for c in ADDITIVE_COLUMNS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(ScopeDaily._meta.db_table)} (scope, day, {columns}) "
+            f"SELECT s, d, {totals} FROM ({sums_sql} UNION ALL {orders_sql}) cells GROUP BY s, d",
+            (*sums_params, *orders_params),
+        )
 
 
 def _insert_purchaser_days(events: QuerySet) -> None:

@@ -67,6 +67,12 @@ def _generate(cursor, total_events: int) -> None:
     indexes = cursor.fetchall()
     for name, _ in indexes:
         cursor.execute(f'DROP INDEX "{name}"')
+    # So are the foreign keys: re-adding one checks all rows in one join, not one trigger per row.
+    cursor.execute("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                   "WHERE conrelid = 'behavior_event'::regclass AND contype = 'f'")
+    foreign_keys = cursor.fetchall()
+    for name, _ in foreign_keys:
+        cursor.execute(f'ALTER TABLE behavior_event DROP CONSTRAINT "{name}"')
     start = f"timestamptz '{START.isoformat()} 00:00:00+00'"
     seconds = DAYS * 86400
     # Purchases: order o has 1 + o %% 4 lines, one customer, one moment.
@@ -105,9 +111,10 @@ def _generate(cursor, total_events: int) -> None:
             "      FROM generate_series(1, %s) n) x "
             "JOIN bc c ON c.i = x.ci JOIN bp p ON p.i = x.pi",
             [kind, seconds, CUSTOMERS, PRODUCTS, count])
-    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # run the deferred foreign-key checks before indexing
     for _, definition in indexes:
         cursor.execute(definition)
+    for name, definition in foreign_keys:
+        cursor.execute(f'ALTER TABLE behavior_event ADD CONSTRAINT "{name}" {definition}')
     cursor.execute("ANALYZE")
 
 
@@ -199,7 +206,7 @@ def _run_queries(quick: bool) -> None:
     worst = 0.0
     for name, kwargs, fast, raw in cases:
         fast_ms, fast_answer = _time(lambda: fast(**kwargs), 5 if quick else 15)
-        raw_ms, raw_answer = _time(lambda: raw(**kwargs), 1 if quick else 2)
+        raw_ms, raw_answer = _time(lambda: raw(**kwargs), 1)
         worst = max(worst, fast_ms)
         print(f"{name:36} {fast_ms:11.1f} {raw_ms:10.0f} {raw_ms / fast_ms:11.0f}x  {fast_answer == raw_answer}",
               flush=True)

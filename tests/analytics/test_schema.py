@@ -89,3 +89,19 @@ def test_bad_arguments_are_explained(analyst):
     assert unknown["errors"][0]["message"] == "No product with SKU 'nope'."
     assert backwards["errors"][0]["message"] == "`to` is before `from`."
     assert too_many["errors"][0]["message"] == "first must be between 1 and 100."
+
+
+def test_top_products_costs_the_same_queries_at_any_size(handmade, analyst):  # noqa: F811
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    counts = []
+    for first in (1, 3):
+        # when
+        with CaptureQueriesContext(connection) as queries:
+            data = analyst('query ($n: Int!) { topProducts(from: "2024-02-01", to: "2024-03-10", first: $n) '
+                           '{ sku } }', {"n": first})["data"]
+        counts.append(len(queries))
+        # then
+        assert len(data["topProducts"]) == first
+    assert counts[0] == counts[1]
