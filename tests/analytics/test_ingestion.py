@@ -76,3 +76,24 @@ def test_synthetic_bulk_load_leaves_rollups_equal_to_raw_answers():
     loaded = snapshot()
     rollups_rebuild()
     assert loaded == snapshot()
+
+
+@pytest.mark.django_db
+def test_the_ingest_events_mutation_updates_what_sales_summary_answers(handmade, client):
+    # given: a staff user who can both ingest and read analytics
+    from tests.behavior.conftest import INGEST
+    from tests.conftest import GraphQLClient, make_staff
+
+    api = GraphQLClient(client, make_staff("both", perms=("behavior.add_event", "behavior.view_event")))
+    summary = '{ salesSummary(from: "2024-03-04", to: "2024-03-10") { revenue orders customers conversionRate } }'
+    assert api(summary)["data"]["salesSummary"] == {"revenue": "52.50", "orders": 4, "customers": 2,
+                                                    "conversionRate": 0.5}
+    # when: one more order and ten more views come in through the API
+    events = [{"eventId": "M1", "customerExternalId": "eve", "productSku": "B", "kind": "PURCHASE",
+               "occurredAt": "2024-03-08T18:00:00Z", "quantity": 3, "unitPrice": "5.00", "orderRef": "M"}]
+    events += [{"eventId": f"MV{i}", "productSku": "A", "kind": "VIEW", "occurredAt": "2024-03-08T17:00:00Z"}
+               for i in range(10)]
+    assert api(INGEST, {"events": events})["data"]["ingestEvents"]["accepted"] == 11
+    # then
+    assert api(summary)["data"]["salesSummary"] == {"revenue": "67.50", "orders": 5, "customers": 3,
+                                                    "conversionRate": 6 / 20}
