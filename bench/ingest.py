@@ -1,0 +1,152 @@
+"""Ingestion speed on PostgreSQL, as ratios to a bare COPY measured in the same run.
+
+1. bare COPY: the same rows (ids already resolved, UTC times) into a table shaped like behavior_event
+   (same columns, identity and indexes; no CHECK/foreign keys, no validation) — the baseline;
+2. import: ``events_import_csv`` on the CSV file (COPY into staging, set-based checks, customer creation,
+   INSERT ... ON CONFLICT DO NOTHING, the rollup refresh hook);
+3. GraphQL: ``ingestEvents`` in batches of 1,000 through the real /graphql/ view (Django test client).
+
+Run: ``scripts/bench ingest`` (sizes: BENCH_INGEST_EVENTS=1000000 BENCH_INGEST_GRAPHQL_EVENTS=100000, or
+``python -m bench --one ingest --events=N --graphql-events=N``).
+Goals: import >= 0.5x bare COPY, GraphQL >= 0.2x bare COPY.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+BATCH = 1000
+
+
+def _events(n: int, products: int, customers: int, seed: int, prefix: str) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    kinds = np.array(["view", "add_to_cart", "purchase", "review", "return"])
+    kind = kinds[rng.choice(5, n, p=[0.6, 0.15, 0.15, 0.07, 0.03])]
+    ts = pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta(rng.integers(0, 365 * 86400, n), unit="s")
+    sale = np.isin(kind, ["purchase", "return"])
+    return pd.DataFrame({
+        "event_id": [f"{prefix}{i}" for i in range(n)],
+        "customer_external_id": [f"BC{c}" for c in rng.integers(0, customers, n)],
+        "product_sku": [f"BP{p}" for p in rng.integers(0, products, n)],
+        "kind": kind,
+        "occurred_at": ts.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "quantity": rng.integers(1, 5, n),
+        "unit_price": np.where(sale, np.round(rng.uniform(1, 50, n), 2), np.nan),
+        "rating": pd.Series(rng.integers(1, 6, n), dtype="Int64").where(kind == "review"),
+        "order_ref": np.where(sale, "O1", ""),
+        "session_id": "s",
+    })
+
+
+def main(argv: list[str]) -> None:
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.test import Client
+
+    from behavior.bulk import EVENT_FIELDS
+    from behavior.models import Customer, Event
+    from behavior.services import customers_upsert, events_import_csv
+    from catalog.models import Product
+    from catalog.services import products_upsert
+
+    parser = argparse.ArgumentParser(prog="bench ingest")
+    # scripts/bench passes no arguments: BENCH_INGEST_EVENTS / BENCH_INGEST_GRAPHQL_EVENTS override the sizes.
+    parser.add_argument("--events", type=int, default=int(os.environ.get("BENCH_INGEST_EVENTS", 1_000_000)))
+    parser.add_argument("--graphql-events", type=int,
+                        default=int(os.environ.get("BENCH_INGEST_GRAPHQL_EVENTS", 100_000)))
+    parser.add_argument("--products", type=int, default=5_000)
+    parser.add_argument("--customers", type=int, default=50_000)
+    args = parser.parse_args(argv)
+    if connection.vendor != "postgresql":
+        raise SystemExit("bench ingest needs PostgreSQL (DATABASE_URL=postgres://...)")
+
+    print(f"setting up: {args.products} products, {args.customers} customers, {args.events:,} events", flush=True)
+    Event.objects.all().delete()
+    for i in range(0, args.products, 5000):
+        products_upsert(products=[{"sku": f"BP{p}", "name": f"Bench {p}", "price": "9.99"}
+                                  for p in range(i, min(i + 5000, args.products))])
+    for i in range(0, args.customers, 5000):
+        customers_upsert(customers=[{"external_id": f"BC{c}"} for c in range(i, min(i + 5000, args.customers))])
+    frame = _events(args.events, args.products, args.customers, seed=1, prefix="bench-")
+    product_id = dict(Product.objects.values_list("sku", "id"))
+    customer_id = dict(Customer.objects.values_list("external_id", "id"))
+
+    with tempfile.TemporaryDirectory() as tmp:
+        csv_path = Path(tmp) / "events.csv"
+        frame.to_csv(csv_path, index=False, columns=list(EVENT_FIELDS), float_format="%.2f")
+        resolved = pd.DataFrame({
+            "event_id": frame.event_id, "customer_id": frame.customer_external_id.map(customer_id),
+            "product_id": frame.product_sku.map(product_id), "kind": frame.kind, "occurred_at": frame.occurred_at,
+            "quantity": frame.quantity, "unit_price": frame.unit_price, "rating": frame.rating,
+            "order_ref": frame.order_ref, "session_id": frame.session_id,
+        })
+        bare_data = resolved.to_csv(index=False, header=False, float_format="%.2f").encode()
+
+        # 1. bare COPY into an identical table without checks.
+        with connection.cursor() as cur:
+            cur.execute("DROP TABLE IF EXISTS bench_event_bare")
+            cur.execute("CREATE TABLE bench_event_bare (LIKE behavior_event INCLUDING DEFAULTS INCLUDING IDENTITY "
+                        "INCLUDING INDEXES)")
+        t0 = time.perf_counter()
+        with connection.cursor() as cur:
+            with cur.cursor.copy("COPY bench_event_bare (event_id, customer_id, product_id, kind, occurred_at, "
+                                 "quantity, unit_price, rating, order_ref, session_id) FROM STDIN (FORMAT csv, "
+                                 "FORCE_NOT_NULL (order_ref, session_id))") as copy:
+                view = memoryview(bare_data)
+                for i in range(0, len(view), 1 << 20):
+                    copy.write(view[i:i + (1 << 20)])
+        bare_s = time.perf_counter() - t0
+        with connection.cursor() as cur:
+            cur.execute("DROP TABLE bench_event_bare")
+
+        # 2. the import path.
+        t0 = time.perf_counter()
+        report = events_import_csv(path=csv_path)
+        import_s = time.perf_counter() - t0
+        assert report.rows_stored == args.events, report.__dict__
+
+    # 3. GraphQL in batches of 1,000.
+    user = get_user_model().objects.filter(username="bench").first() or get_user_model().objects.create_superuser(
+        "bench", "bench@example.com", "bench")
+    client = Client()
+    client.force_login(user)
+    mutation = ("mutation($e: [EventInput!]!) { ingestEvents(events: $e) { accepted duplicates rejected "
+                "errors { index code } } }")
+    gql = _events(args.graphql_events, args.products, args.customers, seed=2, prefix="gql-")
+    gql_items = [
+        {"eventId": r.event_id, "customerExternalId": r.customer_external_id, "productSku": r.product_sku,
+         "kind": r.kind.upper(), "occurredAt": r.occurred_at, "quantity": int(r.quantity),
+         "unitPrice": None if np.isnan(r.unit_price) else f"{r.unit_price:.2f}",
+         "rating": None if pd.isna(r.rating) else int(r.rating), "orderRef": r.order_ref, "sessionId": r.session_id}
+        for r in gql.itertuples()
+    ]
+    bodies = [json.dumps({"query": mutation, "variables": {"e": gql_items[i:i + BATCH]}})
+              for i in range(0, len(gql_items), BATCH)]
+    accepted = 0
+    t0 = time.perf_counter()
+    for body in bodies:
+        response = client.post("/graphql/", body, content_type="application/json")
+        result = response.json()["data"]["ingestEvents"]
+        accepted += result["accepted"]
+    gql_s = time.perf_counter() - t0
+    assert accepted == args.graphql_events, accepted
+
+    bare_rate = args.events / bare_s
+    rows = [
+        ("bare COPY (baseline)", args.events, bare_s, bare_rate),
+        ("import_events (COPY + checks)", args.events, import_s, args.events / import_s),
+        ("ingestEvents, batches of 1,000", args.graphql_events, gql_s, args.graphql_events / gql_s),
+    ]
+    print(f"{'path':34} {'events':>10} {'seconds':>9} {'events/s':>10} {'x bare':>7}")
+    for name, n, seconds, rate in rows:
+        print(f"{name:34} {n:>10,} {seconds:>9.1f} {rate:>10,.0f} {rate / bare_rate:>7.2f}")
+    print("goals: import >= 0.50x, GraphQL >= 0.20x (same run, same machine; other jobs may share the CPUs)")
