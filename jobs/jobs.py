@@ -29,10 +29,10 @@ class SelfCheckParams:
 @job_kind("jobs.selfcheck", permission="jobs.add_job", params=SelfCheckParams)
 def selfcheck(ctx: JobContext) -> JobResult:
     steps, pause = ctx.params["steps"], ctx.params["step_seconds"]
+    where = f"on {socket.gethostname()} pid {os.getpid()}"  # which worker process is running it
     started = time.monotonic()
-    ctx.progress(0.0, f"started on {socket.gethostname()} pid {os.getpid()}")
+    ctx.progress(0.0, f"started {where}")
     for step in range(1, steps + 1):
         time.sleep(pause)
-        ctx.progress(step / steps, f"step {step}/{steps}")
-    return JobResult(message=f"{steps} steps in {time.monotonic() - started:.2f} s on {socket.gethostname()} "
-                             f"pid {os.getpid()}")
+        ctx.progress(step / steps, f"step {step}/{steps} {where}")
+    return JobResult(message=f"{steps} steps in {time.monotonic() - started:.2f} s {where}")

@@ -15,14 +15,17 @@ pytestmark = [pytest.mark.requires_worker, pytest.mark.django_db(transaction=Tru
 
 
 def test_a_killed_worker_is_detected_and_the_job_rerun(celery_worker, settings):
-    # given a job running on a worker that beats every 0.3 s
+    # given two workers (beating every 0.3 s) and a job running on one of them
     settings.JOB_HEARTBEAT_TIMEOUT = 1.5
-    worker = celery_worker()
+    workers = [celery_worker(wait=False), celery_worker(wait=False)]
+    for worker in workers:
+        worker.wait_ready()
     job = selfcheck(8, 0.2)
-    wait_for(lambda: snapshot(job.pk).progress >= 0.25, 20, "progress")
-    spare = celery_worker(wait=False)  # starts while the job runs; it will pick up the re-run
-    # when the worker and its pool process die at once (SIGKILL, like a lost machine)
-    worker.kill()
+    running = wait_for(lambda: (j := snapshot(job.pk)).progress >= 0.25 and j, 20, "progress")
+    pid = int(running.message.rsplit("pid ", 1)[1])
+    (doomed,) = [w for w in workers if pid in w.pool_pids()]
+    # when that worker and its pool process die at once (SIGKILL, like a lost machine)
+    doomed.kill()
     killed_at = time.monotonic()
     stuck = snapshot(job.pk)
     assert (stuck.status, stuck.attempts) == (JobStatus.RUNNING, 1)
@@ -33,6 +36,6 @@ def test_a_killed_worker_is_detected_and_the_job_rerun(celery_worker, settings):
     assert requeued == [job.pk]
     assert time.monotonic() - killed_at < 1.5 + 2.0
     # ...and the other worker runs it to the end
-    spare.wait_ready()
     done = finished(job.pk, 30)
     assert (done.status, done.attempts, done.progress) == (JobStatus.SUCCEEDED, 2, 1.0)
+    assert f"pid {pid}" not in done.message

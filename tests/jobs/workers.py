@@ -143,7 +143,7 @@ class WorkerFactory:
 
 
 @pytest.fixture
-def celery_worker(tmp_path):
+def celery_worker(django_db_setup, tmp_path):
     """A factory: ``celery_worker(**env)`` starts a worker and waits until it answers (unless wait=False);
     every worker it started is stopped at teardown. For tests that kill or reconfigure workers."""
     factory = WorkerFactory(tmp_path)
