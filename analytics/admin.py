@@ -1,6 +1,15 @@
 from django.contrib import admin
 
-from .models import CohortMonthly, ProductDaily, ProductMonthly, ProductScope, PurchaserDay, PurchaserGap, ScopeDaily
+from .models import (
+    CohortMonthly,
+    ProductDaily,
+    ProductMonthly,
+    ProductScope,
+    ProductWeekly,
+    PurchaserDay,
+    PurchaserGap,
+    ScopeDaily,
+)
 
 
 class _ReadOnly(admin.ModelAdmin):
@@ -57,5 +66,12 @@ class PurchaserDayAdmin(_ReadOnly):
 @admin.register(ProductMonthly)
 class ProductMonthlyAdmin(_ReadOnly):
     list_display = ("month", "product", "views", "purchases", "units", "revenue_pence", "orders")
+    raw_id_fields = ("product",)
+    list_select_related = ("product",)
+
+
+@admin.register(ProductWeekly)
+class ProductWeeklyAdmin(_ReadOnly):
+    list_display = ("week", "product", "views", "purchases", "units", "revenue_pence", "orders")
     raw_id_fields = ("product",)
     list_select_related = ("product",)

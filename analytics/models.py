@@ -65,6 +65,19 @@ class ProductMonthly(_Additive):
         return f"{self.product_id} {self.month:%Y-%m}"
 
 
+class ProductWeekly(_Additive):
+    """ProductDaily summed by week (Monday first): the whole weeks left around the whole months."""
+
+    week = models.DateField()
+    product = models.ForeignKey("catalog.Product", on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["week", "product"], name="product_weekly_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.product_id} week of {self.week}"
+
+
 class ScopeDaily(_Additive):
     """ProductDaily summed over a scope, with orders counted distinct within the scope."""
 
@@ -105,7 +118,8 @@ class PurchaserGap(models.Model):
     customers = models.IntegerField()
 
     class Meta:
-        indexes = [models.Index(fields=["scope", "day"], name="purchaser_gap_scope_idx")]
+        # Covering: the range sums are index-only scans.
+        indexes = [models.Index(fields=["scope", "day", "prev_day", "customers"], name="purchaser_gap_cover_idx")]
 
 
 class CohortMonthly(models.Model):

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.db import connection
 from django.db.models import Count, DateField, F, Min, Q, QuerySet, Sum, Value
 from django.db.models.functions import Greatest, TruncMonth, TruncWeek
 
@@ -26,7 +27,15 @@ from catalog.models import Category, Product
 from catalog.selectors import category_descendant_ids
 
 from .event_exprs import PURCHASE, additive_aggregates, day_window, event_day, line_pence, order_key
-from .models import ALL_SCOPE, CohortMonthly, ProductDaily, ProductMonthly, PurchaserGap, ScopeDaily
+from .models import (
+    ALL_SCOPE,
+    CohortMonthly,
+    ProductDaily,
+    ProductMonthly,
+    ProductWeekly,
+    PurchaserGap,
+    ScopeDaily,
+)
 
 INTERVALS = ("DAY", "WEEK", "MONTH")
 TOP_BY = ("REVENUE", "UNITS", "VIEWS")  # the order of _top's totals
@@ -358,36 +367,66 @@ def _top(totals: dict[int, tuple[int, int, int]], by: str, first: int) -> list[T
     ]
 
 
-def _whole_months(date_from: date, date_to: date) -> tuple[date, date] | None:
-    """The first and last (1st-of) month lying wholly inside [date_from, date_to], if any."""
-    first = date_from if date_from.day == 1 else (date_from.replace(day=28) + timedelta(days=4)).replace(day=1)
-    after = date_to + timedelta(days=1)
-    last = after.replace(day=1) - timedelta(days=1)  # last day of the last whole month
-    return (first, last.replace(day=1)) if first <= last else None
+def _next_month(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def _whole_periods(date_from: date, date_to: date, first_of, next_of) -> tuple[date, date] | None:
+    """First and last start of the periods (months or weeks) lying wholly inside [date_from, date_to]."""
+    first = date_from if first_of(date_from) == date_from else next_of(date_from)
+    last = first_of(date_to + timedelta(days=1))  # the start of the period after the last whole one
+    if first >= last:
+        return None
+    return first, first_of(last - timedelta(days=1))
+
+
+def _product_cells(date_from: date, date_to: date) -> list[QuerySet]:
+    """Rollup rows covering [date_from, date_to] exactly: whole months, then whole weeks, then days."""
+    def monday(d: date) -> date:
+        return d - timedelta(days=d.weekday())
+
+    parts: list[QuerySet] = []
+
+    def days_or_weeks(lo: date, hi: date) -> None:
+        if lo > hi:
+            return
+        weeks = _whole_periods(lo, hi, monday, lambda d: monday(d) + timedelta(days=7))
+        if weeks is None:
+            parts.append(ProductDaily.objects.filter(day__range=(lo, hi)))
+            return
+        parts.append(ProductWeekly.objects.filter(week__range=weeks))
+        if lo < weeks[0]:
+            parts.append(ProductDaily.objects.filter(day__gte=lo, day__lt=weeks[0]))
+        if weeks[1] + timedelta(days=7) <= hi:
+            parts.append(ProductDaily.objects.filter(day__gte=weeks[1] + timedelta(days=7), day__lte=hi))
+
+    months = _whole_periods(date_from, date_to, lambda d: d.replace(day=1), _next_month)
+    if months is None:
+        days_or_weeks(date_from, date_to)
+    else:
+        parts.append(ProductMonthly.objects.filter(month__range=months))
+        days_or_weeks(date_from, months[0] - timedelta(days=1))
+        days_or_weeks(_next_month(months[1]), date_to)
+    return parts
 
 
 def top_products(*, date_from: date, date_to: date, by: str = "REVENUE", first: int = 10) -> list[TopProduct]:
     _check_range(date_from, date_to)
     _check_top(by, first)
-    sums = {"p": Sum("revenue_pence"), "u": Sum("units"), "v": Sum("views")}
-    parts: list[QuerySet] = []
-    months = _whole_months(date_from, date_to)
-    if months is None:
-        parts.append(ProductDaily.objects.filter(day__range=(date_from, date_to)))
-    else:
-        # Whole months from the monthly table, the days around them from the daily one.
-        parts.append(ProductMonthly.objects.filter(month__range=months))
-        month_end = (months[1].replace(day=28) + timedelta(days=4)).replace(day=1)
-        parts.append(ProductDaily.objects.filter(Q(day__gte=date_from, day__lt=months[0])
-                                                 | Q(day__gte=month_end, day__lte=date_to)))
-    totals: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
-    for rows in parts:
-        for pk, p, u, v in rows.order_by().values("product_id").annotate(**sums).values_list("product_id", *sums):
-            total = totals[pk]
-            total[0] += p or 0
-            total[1] += u or 0
-            total[2] += v or 0
-    return _top({pk: tuple(t) for pk, t in totals.items()}, by, first)
+    # One statement: the covering cells' rows, summed per product, ranked and cut in the database.
+    parts = [rows.order_by().values_list("product_id", "revenue_pence", "units", "views").query.sql_with_params()
+             for rows in _product_cells(date_from, date_to)]
+    rank = {"REVENUE": 2, "UNITS": 3, "VIEWS": 4}[by]
+    sql = (
+        "SELECT product_id, SUM(revenue_pence), SUM(units), SUM(views) FROM ("
+        + " UNION ALL ".join(part for part, _ in parts)
+        + f") cells GROUP BY product_id ORDER BY {rank} DESC, 1 LIMIT %s"
+    )
+    params = [p for _, part_params in parts for p in part_params] + [first]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return _top({pk: (p, u, v) for pk, p, u, v in rows}, by, first)
 
 
 def top_products_raw(*, date_from: date, date_to: date, by: str = "REVENUE", first: int = 10) -> list[TopProduct]:

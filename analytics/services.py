@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 
 from django.db import connection, transaction
 from django.db.models import Count, F, OuterRef, QuerySet, Subquery, Sum, Value
-from django.db.models.functions import TruncMonth
+from django.db.models.functions import TruncMonth, TruncWeek
 
 from behavior.models import Event
 from catalog.models import Category, Product
@@ -20,6 +20,7 @@ from .models import (
     CohortMonthly,
     ProductDaily,
     ProductMonthly,
+    ProductWeekly,
     ProductScope,
     PurchaserDay,
     PurchaserGap,
@@ -30,7 +31,7 @@ ADDITIVE_COLUMNS = list(additive_aggregates())
 # Above this many affected customers, recomputing every customer at once is cheaper than by chunks.
 _PURCHASER_CHUNK = 2000
 _PURCHASER_FULL_ABOVE = 50_000
-_ROLLUPS = (ProductDaily, ProductMonthly, ScopeDaily, PurchaserDay, PurchaserGap, CohortMonthly)
+_ROLLUPS = (ProductDaily, ProductMonthly, ProductWeekly, ScopeDaily, PurchaserDay, PurchaserGap, CohortMonthly)
 
 
 def rollups_refresh(*, start: datetime, end: datetime, product_ids: Iterable[int] | None = None) -> None:
@@ -50,7 +51,7 @@ def rollups_refresh(*, start: datetime, end: datetime, product_ids: Iterable[int
         daily = ProductDaily.objects.filter(day__range=(d0, d1))
         (daily if products is None else daily.filter(product_id__in=products)).delete()
         _insert_product_daily(cells)
-        _product_months_refresh(d0, d1, products)
+        _product_periods_refresh(d0, d1, products)
 
         scopes = ProductScope.objects.all()
         if products is not None:
@@ -88,7 +89,7 @@ def rollups_rebuild() -> None:
             model.objects.all().delete()
         _product_scopes_refresh(product_ids=None)
         _insert_product_daily(Event.objects.all())
-        _product_months_refresh(None, None, None)
+        _product_periods_refresh(None, None, None)
         _insert_scope_daily(Event.objects.filter(product__analytics_scopes__isnull=False),
                             ProductDaily.objects.filter(product__analytics_scopes__isnull=False))
         _insert_purchaser_days(Event.objects.all())
@@ -146,25 +147,31 @@ def _insert_product_daily(events: QuerySet) -> None:
     _insert_select(ProductDaily, ["day", "product", *ADDITIVE_COLUMNS], cells)
 
 
-def _product_months_refresh(d0: date | None, d1: date | None, products: list[int] | None) -> None:
-    """Re-sum ProductDaily into ProductMonthly for the months [d0, d1] touches (all when None)."""
-    months = ProductMonthly.objects.all()
-    days = ProductDaily.objects.all()
-    if d0 is not None:
-        m0, m1 = d0.replace(day=1), d1.replace(day=1)
-        months = months.filter(month__range=(m0, m1))
-        days = days.filter(day__gte=m0, day__lt=(m1.replace(day=28) + timedelta(days=4)).replace(day=1))
-    if products is not None:
-        months, days = months.filter(product_id__in=products), days.filter(product_id__in=products)
-    months.delete()
-    cells = (
-        days.order_by()
-        .annotate(rollup_month=TruncMonth("day"), rollup_product=F("product_id"))
-        .values("rollup_month", "rollup_product")
-        .annotate(**{c: Sum(c) for c in ADDITIVE_COLUMNS})
-        .values("rollup_month", "rollup_product", *ADDITIVE_COLUMNS)
-    )
-    _insert_select(ProductMonthly, ["month", "product", *ADDITIVE_COLUMNS], cells)
+def _product_periods_refresh(d0: date | None, d1: date | None, products: list[int] | None) -> None:
+    """Re-sum ProductDaily into ProductMonthly and ProductWeekly for the months and weeks [d0, d1] touches
+    (all when None)."""
+    for model, period, trunc, first, after in (
+        (ProductMonthly, "month", TruncMonth, lambda d: d.replace(day=1),
+         lambda d: (d.replace(day=28) + timedelta(days=4)).replace(day=1)),
+        (ProductWeekly, "week", TruncWeek, lambda d: d - timedelta(days=d.weekday()),
+         lambda d: d - timedelta(days=d.weekday()) + timedelta(days=7)),
+    ):
+        periods = model.objects.all()
+        days = ProductDaily.objects.all()
+        if d0 is not None:
+            periods = periods.filter(**{f"{period}__range": (first(d0), first(d1))})
+            days = days.filter(day__gte=first(d0), day__lt=after(d1))
+        if products is not None:
+            periods, days = periods.filter(product_id__in=products), days.filter(product_id__in=products)
+        periods.delete()
+        cells = (
+            days.order_by()
+            .annotate(rollup_period=trunc("day"), rollup_product=F("product_id"))
+            .values("rollup_period", "rollup_product")
+            .annotate(**{c: Sum(c) for c in ADDITIVE_COLUMNS})
+            .values("rollup_period", "rollup_product", *ADDITIVE_COLUMNS)
+        )
+        _insert_select(model, [period, "product", *ADDITIVE_COLUMNS], cells)
 
 
 def _insert_scope_daily(events: QuerySet, daily: QuerySet) -> None:

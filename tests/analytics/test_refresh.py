@@ -12,6 +12,7 @@ from analytics.models import (
     ProductDaily,
     ProductMonthly,
     ProductScope,
+    ProductWeekly,
     PurchaserDay,
     PurchaserGap,
     ScopeDaily,
@@ -19,7 +20,7 @@ from analytics.models import (
 from analytics.services import rollups_rebuild, rollups_refresh
 from behavior.models import Event, EventKind
 
-MODELS = (ProductScope, ProductDaily, ProductMonthly, ScopeDaily, PurchaserDay, PurchaserGap, CohortMonthly)
+MODELS = (ProductScope, ProductDaily, ProductMonthly, ProductWeekly, ScopeDaily, PurchaserDay, PurchaserGap, CohortMonthly)
 
 
 def snapshot() -> dict:

@@ -52,8 +52,8 @@ def test_series_and_funnel_match_raw(rolled):
 def test_top_products_and_category_share_match_raw(rolled):
     for date_from, date_to in RANGES:
         for by in s.TOP_BY:
-            assert s.top_products(date_from=date_from, date_to=date_to, by=by, first=5) == \
-                s.top_products_raw(date_from=date_from, date_to=date_to, by=by, first=5)
+            assert s.top_products(date_from=date_from, date_to=date_to, by=by, first=20) == \
+                s.top_products_raw(date_from=date_from, date_to=date_to, by=by, first=20)
         for parent in [None, rolled["roots"][0].pk, rolled["roots"][1].pk]:
             assert s.category_share(date_from=date_from, date_to=date_to, parent_id=parent) == \
                 s.category_share_raw(date_from=date_from, date_to=date_to, parent_id=parent)
