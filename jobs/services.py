@@ -282,13 +282,16 @@ class ReapReport:
                 f"expired (never started) {self.expired}")
 
 
-def jobs_reap() -> ReapReport:
+def jobs_reap(*, heartbeat_timeout: float | None = None) -> ReapReport:
     """Recover jobs whose worker died: RUNNING without a heartbeat for JOB_HEARTBEAT_TIMEOUT seconds is
     re-queued (or failed with WORKER_LOST after JOB_MAX_ATTEMPTS, or cancelled if that was asked);
-    QUEUED for longer than JOB_QUEUED_TIMEOUT fails with NOT_STARTED. Safe to run anywhere, any time."""
+    QUEUED for longer than JOB_QUEUED_TIMEOUT fails with NOT_STARTED. Safe to run anywhere, any time
+    with the default timeout; ``heartbeat_timeout=0`` takes every RUNNING job for dead (embedded restart)."""
     now = timezone.now()
     report = ReapReport()
-    stale_before = now - timedelta(seconds=job_setting("JOB_HEARTBEAT_TIMEOUT"))
+    if heartbeat_timeout is None:
+        heartbeat_timeout = job_setting("JOB_HEARTBEAT_TIMEOUT")
+    stale_before = now - timedelta(seconds=heartbeat_timeout)
     max_attempts = job_setting("JOB_MAX_ATTEMPTS")
     stale = Job.objects.filter(status=JobStatus.RUNNING).filter(
         Q(heartbeat_at__lt=stale_before) | Q(heartbeat_at__isnull=True, started_at__lt=stale_before)

@@ -228,3 +228,15 @@ def test_beat_installs_the_reaper_schedule_in_the_database():
     reaper = PeriodicTask.objects.get(task="jobs.tasks.reap_jobs")
     assert (reaper.enabled, reaper.interval.every, reaper.interval.period, reaper.queue) == (
         True, 60, "seconds", "default")
+
+
+def test_reap_command_with_zero_timeout_recovers_every_running_job(publish_kind, settings):
+    # given an embedded server that died mid-job a moment ago (heartbeat fresh, nobody left to run it)
+    settings.JOB_MAX_ATTEMPTS = 1
+    job = _running(submit(), beat_ago=1)
+    call_command("reap_jobs", stdout=StringIO())
+    assert Job.objects.get(pk=job.pk).status == JobStatus.RUNNING  # the default timeout keeps it
+    out = StringIO()
+    call_command("reap_jobs", "--heartbeat-timeout", "0", stdout=out)
+    assert f"failed [{job.pk}]" in out.getvalue()
+    assert Job.objects.get(pk=job.pk).error_code == "WORKER_LOST"
