@@ -9,13 +9,17 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 from sklearn.cluster import DBSCAN, KMeans
 from sklearn.metrics import silhouette_score
 from sklearn.neighbors import NearestNeighbors
+from threadpoolctl import threadpool_limits
 
 # Features whose distribution is long-tailed (counts and money): log1p before scaling.
 SKEWED = frozenset({"recency", "frequency", "monetary", "views", "category_breadth", "average_basket", "tenure"})
 NOISE = -1
+# Silhouette is O(n^2) in memory traffic: scored on at most this many rows.
+SILHOUETTE_SAMPLE = 4_000
 
 
 class SegmentationError(Exception):
@@ -108,14 +112,21 @@ def _silhouette(x: np.ndarray, labels: np.ndarray, sample_size: int, seed: int) 
     if len(distinct) < 2 or mask.sum() <= len(distinct):
         return None
     x, labels = x[mask], labels[mask]
-    size = min(sample_size, len(labels))
+    size = min(sample_size, SILHOUETTE_SAMPLE, len(labels))
     return float(silhouette_score(x, labels, sample_size=size if size < len(labels) else None, random_state=seed))
 
 
 def kmeans_cluster(
-    x: np.ndarray, *, k: int | None, k_min: int, k_max: int, sample_size: int, seed: int,
+    x: np.ndarray, *, k: int | None, k_min: int, k_max: int, sample_size: int, seed: int, threads: int | None = 1,
     progress=lambda fraction, message: None,
 ) -> ClusterResult:
+    # OpenMP threads spin while they wait for a core: on a shared 2-core box one thread is often faster.
+    with threadpool_limits(limits=threads):
+        return _kmeans_cluster(x, k=k, k_min=k_min, k_max=k_max, sample_size=sample_size, seed=seed,
+                               progress=progress)
+
+
+def _kmeans_cluster(x, *, k, k_min, k_max, sample_size, seed, progress) -> ClusterResult:
     """K-means with a given k, or k chosen by the best silhouette over k_min..k_max on a sample.
 
     Each candidate is fitted on the sample; the winner's centres start one full fit (n_init=1), so a
@@ -163,8 +174,14 @@ def dbscan_neighbour_pairs(x: np.ndarray, *, eps: float, probe: int = 500, seed:
 
 def dbscan_cluster(
     x: np.ndarray, *, eps: float, min_samples: int, sample_size: int, max_pairs: float, seed: int,
-    progress=lambda fraction, message: None,
+    threads: int | None = 1, progress=lambda fraction, message: None,
 ) -> ClusterResult:
+    with threadpool_limits(limits=threads):
+        return _dbscan_cluster(x, eps=eps, min_samples=min_samples, sample_size=sample_size, max_pairs=max_pairs,
+                               seed=seed, progress=progress)
+
+
+def _dbscan_cluster(x, *, eps, min_samples, sample_size, max_pairs, seed, progress) -> ClusterResult:
     """DBSCAN fitted on at most ``sample_size`` rows; the rest join the cluster of their nearest core
     point within eps (else noise). Refuses, with a typed error, when the neighbourhood graph of the
     fit set would exceed ``max_pairs`` entries: DBSCAN's memory grows with it, and a crash is worse."""
@@ -201,45 +218,72 @@ def dbscan_cluster(
                          noise=int((labels == NOISE).sum()))
 
 
-# --- labels ---------------------------------------------------------------------------------------------
+# --- profiles and labels ---------------------------------------------------------------------------------------------
 
 
-def label_for(r: float, f: float, m: float, *, median_orders: float, recency_days: float,
-              tenure_days: float, new_days: float) -> str:
-    """A marketer's name for a segment from its centroid: mean R/F/M scores (1..5), its median order
-    count, its mean days since the last and the first purchase.
+def cluster_profiles(frame: pd.DataFrame, scores: np.ndarray, labels: np.ndarray) -> list[dict]:
+    """Per-cluster means of the raw features and of the R/F/M scores (what labels are read from)."""
+    data = frame.drop(columns=["customer_id"]).assign(
+        cluster=labels, r_score=scores[:, 0], f_score=scores[:, 1], m_score=scores[:, 2]
+    )
+    grouped = data.groupby("cluster")
+    means = grouped.mean()
+    medians = grouped["frequency"].median()
+    sizes = grouped.size()
+    totals = grouped["monetary"].sum()
+    revenue = float(np.clip(frame["monetary"].to_numpy(), 0, None).sum())
+    positive = data.assign(pos=np.clip(data["monetary"], 0, None)).groupby("cluster")["pos"].sum()
+    out = []
+    for cluster in means.index:
+        row = means.loc[cluster]
+        out.append({
+            "cluster": int(cluster), "noise": cluster == NOISE, "size": int(sizes[cluster]),
+            **{name: round(float(row[name]), 4) for name in
+               ("recency", "frequency", "monetary", "views", "add_to_cart_rate", "category_breadth",
+                "average_basket", "tenure", "r_score", "f_score", "m_score")},
+            "median_orders": float(medians[cluster]), "monetary_total": float(totals[cluster]),
+            # Share of positive net revenue, so shares add up to 1 even when some customers net negative.
+            "revenue_share": round(float(positive[cluster]) / revenue, 6) if revenue > 0 else 0.0,
+        })
+    return out
 
-    New customers bought for the first time recently (one or two orders); among the rest the classic
-    RFM grid on (R, F) decides, with M separating Champions from Loyal at the top.
-    """
-    if median_orders <= 2 and tenure_days <= new_days:
-        return "New"
-    if r >= 3.5:
-        if f >= 3.5 and m >= 3.5:
-            return "Champions"
-        if f >= 2.5:
-            return "Loyal"
-        return "Promising"
-    if r >= 2.5:
-        if f >= 2.5:
-            return "Loyal" if r >= 3 else "Need attention"
-        return "About to sleep"
-    if f >= 3.5 or (f >= 2.5 and m >= 3):
-        return "At risk"
-    return "Hibernating"
 
 
 def label_segments(profiles: list[dict], *, new_days: float) -> list[str]:
-    """Labels for each profile; a label used twice gets a numeral so each stays distinct ("Loyal 2")."""
-    labels = []
-    for p in profiles:
+    """A marketer's name for each segment, read from its centroid.
+
+    Each profile has the members' mean R/F/M quintile scores (1..5), median order count, mean tenure
+    (days since the first purchase) and total spend. Labels are relative, so a strong population does
+    not turn every recent cluster into "Champions":
+
+    * New: at most two orders (median) and a first purchase within ``new_days``;
+    * recent clusters (mean R >= 3), best value (F + M) first: the first frequent one (F >= 3.5) is
+      Champions, other frequent ones (F >= 2.5) Loyal, the rest Promising;
+    * lapsed clusters (mean R < 3): frequent ones (F >= 2.5) are At risk, the rest About to sleep
+      (R >= 2) or Hibernating; DBSCAN's noise is Outliers.
+
+    A label given twice gets a numeral ("Loyal 2"), the more valuable cluster keeping the plain one.
+    """
+    labels = [""] * len(profiles)
+    value = [p["f_score"] + p["m_score"] for p in profiles]
+    order = sorted(range(len(profiles)), key=lambda i: (-value[i], -profiles[i]["monetary_total"]))
+    champion_given = False
+    for i in order:
+        p = profiles[i]
         if p.get("noise"):
-            labels.append("Outliers")
-            continue
-        labels.append(label_for(p["r_score"], p["f_score"], p["m_score"], median_orders=p["median_orders"],
-                                recency_days=p["recency"], tenure_days=p["tenure"], new_days=new_days))
+            labels[i] = "Outliers"
+        elif p["median_orders"] <= 2 and p["tenure"] <= new_days:
+            labels[i] = "New"
+        elif p["r_score"] >= 3:
+            if p["f_score"] >= 3.5 and not champion_given:
+                labels[i], champion_given = "Champions", True
+            else:
+                labels[i] = "Loyal" if p["f_score"] >= 2.5 else "Promising"
+        elif p["f_score"] >= 2.5:
+            labels[i] = "At risk"
+        else:
+            labels[i] = "About to sleep" if p["r_score"] >= 2 else "Hibernating"
     seen: dict[str, int] = {}
-    order = sorted(range(len(profiles)), key=lambda i: -profiles[i]["monetary_total"])
     out = list(labels)
     for i in order:
         seen[labels[i]] = seen.get(labels[i], 0) + 1

@@ -104,7 +104,7 @@ class RunSegmentationInput:
     min_samples: int = 10
     sample_size: int = strawberry.field(default=20_000, description="Rows used to choose k and to fit DBSCAN.")
     features: list[str] | None = strawberry.field(
-        default=strawberry.UNSET, description="Default recency, frequency, monetary; also views, add_to_cart_rate, "
+        default=strawberry.UNSET, description="Default recency, frequency, monetary, views; also add_to_cart_rate, "
                                               "category_breadth, average_basket, tenure.")
     seed: int = 0
 

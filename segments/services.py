@@ -19,7 +19,9 @@ from .error_codes import SegmentsErrorCode
 from .models import Algorithm, RunStatus, Segment, SegmentationRun, SegmentMembership
 from .selectors import customer_features, latest_purchase_date
 
-DEFAULT_FEATURES = ("recency", "frequency", "monetary")
+# Views join R, F and M by default: engagement separates customers that RFM alone blurs (a column
+# without variation, e.g. a shop that sends no views, is constant after scaling and changes nothing).
+DEFAULT_FEATURES = ("recency", "frequency", "monetary", "views")
 ALL_FEATURES = ("recency", "frequency", "monetary", "views", "add_to_cart_rate", "category_breadth",
                 "average_basket", "tenure")
 # A customer whose first purchase is this recent (and who has at most two orders) is "New".
@@ -29,6 +31,12 @@ NEW_CUSTOMER_DAYS = 60
 def dbscan_max_pairs() -> float:
     """DBSCAN's memory guard: the most (point, neighbour) pairs its fit may hold (~16 bytes each)."""
     return float(getattr(settings, "SEGMENTS_DBSCAN_MAX_PAIRS", 25_000_000))
+
+
+def sklearn_threads() -> int | None:
+    """Threads scikit-learn may use (None: all cores). 1 by default: the worker shares its cores."""
+    value = getattr(settings, "SEGMENTS_SKLEARN_THREADS", 1)
+    return None if value in (None, 0) else int(value)
 
 
 def memberships_kept_runs() -> int:
@@ -96,19 +104,20 @@ def segmentation_run(
     try:
         if algorithm == Algorithm.DBSCAN:
             result = engine.dbscan_cluster(x, eps=eps, min_samples=min_samples, sample_size=sample_size,
-                                           max_pairs=dbscan_max_pairs(), seed=seed, progress=cluster_progress)
+                                           max_pairs=dbscan_max_pairs(), seed=seed, threads=sklearn_threads(),
+                                           progress=cluster_progress)
             if result.k == 0:
                 raise SegmentationFailed(SegmentsErrorCode.NO_CLUSTERS, f"DBSCAN with eps={eps} and "
                                          f"min_samples={min_samples} found no cluster: every customer is noise.")
         else:
             result = engine.kmeans_cluster(x, k=k, k_min=k_min, k_max=k_max, sample_size=sample_size, seed=seed,
-                                           progress=cluster_progress)
+                                           threads=sklearn_threads(), progress=cluster_progress)
     except engine.SegmentationError as exc:
         raise SegmentationFailed(SegmentsErrorCode(exc.code), exc.message) from exc
     timer.sklearn_seconds = result.sklearn_seconds
     t = timer.stage("cluster", t)
 
-    profiles = _profiles(frame, scores, result.labels)
+    profiles = engine.cluster_profiles(frame, scores, result.labels)
     labels = engine.label_segments(profiles, new_days=NEW_CUSTOMER_DAYS)
     t = timer.stage("label", t)
     progress(0.72, "writing segments and memberships")
@@ -140,33 +149,6 @@ def profile_fields(p: dict) -> dict:
     keys = ("cluster", "size", "recency", "frequency", "monetary", "views", "add_to_cart_rate", "category_breadth",
             "average_basket", "tenure", "r_score", "f_score", "m_score", "revenue_share")
     return {key: p[key] for key in keys}
-
-
-def _profiles(frame: pd.DataFrame, scores: np.ndarray, labels: np.ndarray) -> list[dict]:
-    """Per-cluster means of the raw features and of the R/F/M scores (what labels are read from)."""
-    data = frame.drop(columns=["customer_id"]).assign(
-        cluster=labels, r_score=scores[:, 0], f_score=scores[:, 1], m_score=scores[:, 2]
-    )
-    grouped = data.groupby("cluster")
-    means = grouped.mean()
-    medians = grouped["frequency"].median()
-    sizes = grouped.size()
-    totals = grouped["monetary"].sum()
-    revenue = float(np.clip(frame["monetary"].to_numpy(), 0, None).sum())
-    positive = data.assign(pos=np.clip(data["monetary"], 0, None)).groupby("cluster")["pos"].sum()
-    out = []
-    for cluster in means.index:
-        row = means.loc[cluster]
-        out.append({
-            "cluster": int(cluster), "noise": cluster == engine.NOISE, "size": int(sizes[cluster]),
-            **{name: round(float(row[name]), 4) for name in
-               ("recency", "frequency", "monetary", "views", "add_to_cart_rate", "category_breadth",
-                "average_basket", "tenure", "r_score", "f_score", "m_score")},
-            "median_orders": float(medians[cluster]), "monetary_total": float(totals[cluster]),
-            # Share of positive net revenue, so shares add up to 1 even when some customers net negative.
-            "revenue_share": round(float(positive[cluster]) / revenue, 6) if revenue > 0 else 0.0,
-        })
-    return out
 
 
 MEMBERSHIP_COLUMNS = ["run_id", "segment_id", "customer_id", "recency", "frequency", "monetary", "r_score",
@@ -226,10 +208,9 @@ def segmentation_prune(*, keep: int | None = None) -> int:
     deleted = 0
     for run_id in old:
         with transaction.atomic():
-            segment_ids = list(Segment.objects.filter(run_id=run_id).values_list("id", flat=True))
-            # By segment: the (segment, customer) index finds the rows; _raw_delete skips the ORM's
-            # per-row collection (memberships have no dependants).
-            qs = SegmentMembership.objects.filter(segment_id__in=segment_ids)
+            # _raw_delete: one DELETE using the (run, customer) index, without the ORM collecting a million
+            # rows first (memberships have no dependants).
+            qs = SegmentMembership.objects.filter(run_id=run_id)
             deleted += qs._raw_delete(qs.db)
             SegmentationRun.objects.filter(pk=run_id).update(members_pruned=True)
     return deleted

@@ -65,24 +65,33 @@ def test_kmeans_chooses_k_by_silhouette_on_a_sample():
     assert adjusted_rand_score(truth, result.labels) == 1.0
 
 
-@pytest.mark.parametrize(
-    ("r", "f", "m", "orders", "tenure", "label"),
-    [
-        (4.6, 4.8, 4.9, 20, 300, "Champions"),
-        (3.9, 3.2, 3.0, 7, 300, "Loyal"),
-        (1.6, 3.7, 3.9, 10, 290, "At risk"),
-        (1.3, 1.5, 1.1, 1, 280, "Hibernating"),
-        (4.3, 1.5, 1.9, 1, 12, "New"),
-        (4.0, 1.5, 2.0, 1, 200, "Promising"),
-        (2.7, 1.6, 1.8, 1, 200, "About to sleep"),
-    ],
-)
-def test_labels_from_centroids(r, f, m, orders, tenure, label):
-    assert engine.label_for(r, f, m, median_orders=orders, recency_days=0, tenure_days=tenure, new_days=60) == label
+def profile(r, f, m, orders=5, tenure=300, total=100.0, **extra):
+    return {"r_score": r, "f_score": f, "m_score": m, "median_orders": orders, "tenure": tenure,
+            "monetary_total": total, **extra}
 
 
-def test_a_label_used_twice_gets_a_numeral_the_bigger_spender_keeps_the_plain_one():
-    base = {"r_score": 1.2, "f_score": 1.2, "m_score": 1.2, "median_orders": 1, "recency": 300, "tenure": 300}
-    labels = engine.label_segments([{**base, "monetary_total": 10.0}, {**base, "monetary_total": 99.0}],
+def test_labels_of_the_five_classic_segments_from_their_centroids():
+    # Given centroids like those of a shop's five kinds (mean quintile scores, median orders, tenure)
+    profiles = [
+        profile(1.6, 3.7, 3.9, orders=3, total=30_000),  # frequent once, long ago
+        profile(4.0, 4.1, 4.0, orders=4, total=60_000),  # recent, frequent, good spend
+        profile(4.5, 4.9, 4.9, orders=10, total=150_000),  # recent, most frequent, top spend
+        profile(1.2, 1.2, 1.3, orders=1, tenure=280, total=7_000),  # one small order long ago
+        profile(4.1, 1.4, 1.9, orders=1, tenure=25, total=8_000),  # first order last month
+    ]
+    assert engine.label_segments(profiles, new_days=60) == ["At risk", "Loyal", "Champions", "Hibernating", "New"]
+
+
+def test_fallback_labels():
+    profiles = [
+        profile(3.8, 1.5, 2.0, orders=1, tenure=200),  # recent but one order, not new: Promising
+        profile(2.4, 1.6, 1.8, orders=1),  # lapsing, low frequency: About to sleep
+        profile(0, 0, 0, orders=0, noise=True),
+    ]
+    assert engine.label_segments(profiles, new_days=60) == ["Promising", "About to sleep", "Outliers"]
+
+
+def test_a_label_used_twice_gets_a_numeral_the_more_valuable_cluster_keeps_the_plain_one():
+    labels = engine.label_segments([profile(4.2, 4.0, 3.0), profile(4.6, 4.9, 4.9), profile(4.0, 4.5, 4.0)],
                                    new_days=60)
-    assert labels == ["Hibernating 2", "Hibernating"]
+    assert labels == ["Loyal 2", "Champions", "Loyal"]

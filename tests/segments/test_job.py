@@ -134,5 +134,5 @@ def test_bad_parameters_are_refused_with_the_field(params, field):
 def test_every_parameter_has_a_default():
     cleaned = get_kind("segments.run").clean_params({})
     assert cleaned == {"algorithm": "kmeans", "as_of": None, "k": None, "k_min": 3, "k_max": 8, "eps": 0.5,
-                       "min_samples": 10, "sample_size": 20000, "features": ["recency", "frequency", "monetary"],
+                       "min_samples": 10, "sample_size": 20000, "features": ["recency", "frequency", "monetary", "views"],
                        "seed": 0}
