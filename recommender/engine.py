@@ -103,11 +103,15 @@ def price_bands(prices: np.ndarray, edges: np.ndarray) -> list[str]:
 
 
 def feature_matrix(
-    features: Sequence[Sequence[str]], *, vocabulary: Sequence[str] | None = None, identity: bool = True
+    features: Sequence[Sequence[str]], *, vocabulary: Sequence[str] | None = None, identity: bool = True,
+    identity_share: float | None = None,
 ) -> tuple[sp.csr_matrix, list[str]]:
-    """Rows normalised to sum 1; identity columns (one per entity) first, then the named features.
+    """Rows sum to 1; identity columns (one per entity) first, then the named features.
 
-    With ``vocabulary`` given (cold start), unknown names are ignored and no identity is added.
+    By default every column of a row weighs the same; ``identity_share`` gives the identity that
+    share of the row instead (the named features split the rest), so a well-known entity keeps
+    mostly its own embedding. With ``vocabulary`` given (cold start), unknown names are ignored and
+    no identity is added.
     """
     if vocabulary is None:
         vocabulary = sorted({name for names in features for name in names})
@@ -126,6 +130,14 @@ def feature_matrix(
                 cols.append(offset + c)
     data = np.ones(len(rows), dtype=np.float32)
     matrix = sp.csr_matrix((data, (rows, cols)), shape=(n, offset + len(vocabulary)), dtype=np.float32)
+    if identity and identity_share is not None:
+        named = np.diff(matrix.indptr) - 1  # named features per row
+        coo = matrix.tocoo()
+        is_identity = coo.col == coo.row
+        per_named = np.where(named > 0, (1 - identity_share) / np.maximum(named, 1), 0.0)
+        coo.data = np.where(is_identity, np.where(named[coo.row] > 0, identity_share, 1.0),
+                            per_named[coo.row]).astype(np.float32)
+        return coo.tocsr(), list(vocabulary)
     sums = np.asarray(matrix.sum(axis=1)).ravel()
     sums[sums == 0] = 1
     matrix = sp.diags(1 / sums).astype(np.float32) @ matrix
@@ -139,11 +151,11 @@ def feature_matrix(
 class FitParams:
     loss: str = "warp"
     components: int = 48
-    epochs: int = 30
+    epochs: int = 20
     learning_rate: float = 0.05
     item_alpha: float = 1e-6
     user_alpha: float = 1e-6
-    max_sampled: int = 30
+    max_sampled: int = 10
     patience: int = 3
     seed: int = 0
     num_threads: int = field(default_factory=lambda: os.cpu_count() or 1)
@@ -243,6 +255,16 @@ def top_k(scores: np.ndarray, k: int) -> np.ndarray:
     part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
     order = np.argsort(-np.take_along_axis(scores, part, axis=1), axis=1, kind="stable")
     return np.take_along_axis(part, order, axis=1)
+
+
+def score_items(item_vectors: np.ndarray, vector: np.ndarray) -> np.ndarray:
+    """``item_vectors @ vector`` for one query, on the calling thread.
+
+    A plain matvec goes to a multi-threaded BLAS, which on a busy host waits for its other thread to
+    be scheduled (measured: p50 0.2 ms idle but 20-40 ms under load); einsum stays on this thread
+    (about 0.5 ms for 50,000 x 48) and touches no process-wide thread setting.
+    """
+    return np.einsum("ij,j->i", item_vectors, vector)
 
 
 def top_k_1d(scores: np.ndarray, k: int) -> np.ndarray:
@@ -399,6 +421,7 @@ def blend_scorer(model: Scorer, history: sp.csr_matrix, alpha: float) -> Scorer:
 
 
 BLEND_GRID = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 1000.0)
+HISTORY_HALF_LIVES = (0.0, 30.0, 90.0, 365.0)
 
 
 def tune_blend(model: Scorer, history: sp.csr_matrix, *, users: np.ndarray, truth: sp.csr_matrix, n_items: int,
@@ -473,12 +496,14 @@ def holdout_truth(
 class PipelineParams:
     kind_weights: dict[str, float]
     half_life_days: float = 0.0
-    history_half_life_days: float = 60.0
+    history_half_life_days: float | None = None  # None: chosen on validation from HISTORY_HALF_LIVES
     test_days: int = 30
     validation_days: int = 14
     validation_share: float = 0.3
     popular_days: int = 30
     price_bands: int = 5
+    identity_share: float | None = 0.5
+    description_words: str = "uncategorised"  # or "always"
     refit: bool = True
     k: int = 10
     fit: FitParams = field(default_factory=FitParams)
@@ -505,12 +530,13 @@ def user_feature_names(country: str, attributes: dict | None) -> list[str]:
     return names
 
 
-def item_feature_names(category_ids: Sequence[int], brand: str, band: str, tokens: Sequence[str]) -> list[str]:
+def item_feature_names(category_ids: Sequence[int], brand: str, band: str, tokens: Sequence[str],
+                       words_always: bool = False) -> list[str]:
     names = [f"cat:{c}" for c in category_ids]
     if brand:
         names.append(f"brand:{brand.strip().lower()}")
     names.append(band)
-    if not category_ids:
+    if words_always or not category_ids:
         names.extend(tokens)
     return names
 
@@ -533,6 +559,7 @@ class Artifact:
     item_category: np.ndarray
     popular_recent: np.ndarray
     blend_alpha: np.ndarray
+    history_half_life: np.ndarray
 
     def arrays(self) -> dict[str, np.ndarray]:
         return dict(self.__dict__)
@@ -554,11 +581,50 @@ def _split_rows(events: pd.DataFrame, start, end) -> pd.DataFrame:
     return events[mask]
 
 
-def run_pipeline(frames: Frames, params: PipelineParams,
-                 progress: Callable[[float, str], None] = lambda f, m: None) -> PipelineResult:
-    """Build matrices and features, fit with early stopping, evaluate on the time split, refit, export."""
-    timings: dict[str, float] = {}
-    t0 = time.perf_counter()
+@dataclass
+class Prepared:
+    """Matrices and features for one run; the bench evaluates other models on exactly these."""
+
+    split: TimeSplit
+    user_ids: np.ndarray
+    item_ids: np.ndarray
+    item_category: np.ndarray
+    price_edges: np.ndarray
+    user_features: sp.csr_matrix
+    item_features: sp.csr_matrix
+    user_vocab: list[str]
+    item_vocab: list[str]
+    w_fit: sp.csr_matrix  # weighted interactions the evaluated model is fitted on
+    w_pre_test: sp.csr_matrix  # everything before the test window (what other models may use)
+    w_all: sp.csr_matrix  # everything (the served model's refit)
+    hist_val: sp.csr_matrix  # purchase counts known at validation / test time
+    hist_test: sp.csr_matrix
+    own_val: dict[float, sp.csr_matrix]  # age-decayed purchases per half-life (the next-basket blend's history)
+    own_test: dict[float, sp.csr_matrix]
+    val_users: np.ndarray
+    val_truth: sp.csr_matrix
+    val_nb_users: np.ndarray
+    val_nb_truth: sp.csr_matrix
+    test_users: np.ndarray
+    test_truth: sp.csr_matrix
+    test_nb_users: np.ndarray
+    test_nb_truth: sp.csr_matrix
+    popular_recent: np.ndarray
+    n_events: int
+
+    @property
+    def n_items(self) -> int:
+        return len(self.item_ids)
+
+
+def prepare(frames: Frames, params: PipelineParams) -> Prepared:
+    """Id maps, features, and the time split's matrices.
+
+    The test window is the last ``test_days``; its users must have been seen in training. Validation
+    (early stopping, the blend weight) holds out the ``validation_days`` before the test window of a
+    random ``validation_share`` of users only: everyone else's data up to the test window trains the
+    model, so the evaluated model is as fresh as the baselines it is compared with.
+    """
     events = frames.events
     if events.empty:
         raise ValueError("no events with a customer to learn from")
@@ -569,9 +635,8 @@ def run_pipeline(frames: Frames, params: PipelineParams,
     users = frames.users.set_index("user_id").reindex(user_ids)
     events = events[np.isin(events["item_id"].to_numpy(), item_ids)]
     shape = (len(user_ids), len(item_ids))
-    u = index_of(user_ids, events["user_id"].to_numpy())
-    i = index_of(item_ids, events["item_id"].to_numpy())
-    events = events.assign(u=u, i=i)
+    events = events.assign(u=index_of(user_ids, events["user_id"].to_numpy()),
+                           i=index_of(item_ids, events["item_id"].to_numpy()))
 
     def weighted(rows: pd.DataFrame, as_of) -> sp.csr_matrix:
         age = (as_of - rows["occurred_at"]).dt.total_seconds().to_numpy() / 86400.0
@@ -579,19 +644,15 @@ def run_pipeline(frames: Frames, params: PipelineParams,
                                 half_life_days=params.half_life_days)
         return interaction_matrix(rows["u"].to_numpy(), rows["i"].to_numpy(), w, shape)
 
-    def purchases(rows: pd.DataFrame) -> sp.csr_matrix:
+    def purchases(rows: pd.DataFrame, as_of=None, half_life: float = 0.0) -> sp.csr_matrix:
         rows = rows[rows["kind"] == "purchase"]
-        return interaction_matrix(rows["u"].to_numpy(), rows["i"].to_numpy(), np.ones(len(rows)), shape)
+        if as_of is None:
+            values = np.ones(len(rows))
+        else:
+            age = (as_of - rows["occurred_at"]).dt.total_seconds().to_numpy() / 86400.0
+            values = history_weights(age, half_life)
+        return interaction_matrix(rows["u"].to_numpy(), rows["i"].to_numpy(), values, shape)
 
-    def recent_purchases(rows: pd.DataFrame, as_of) -> sp.csr_matrix:
-        rows = rows[rows["kind"] == "purchase"]
-        age = (as_of - rows["occurred_at"]).dt.total_seconds().to_numpy() / 86400.0
-        return interaction_matrix(rows["u"].to_numpy(), rows["i"].to_numpy(),
-                                  history_weights(age, params.history_half_life_days), shape)
-
-    # Validation holds out the last ``validation_days`` before the test window of a random share of
-    # users only; everyone else's data up to the test window trains the model, so the evaluated model
-    # is as fresh as the baselines it is compared with.
     pre_test = _split_rows(events, None, split.test_start)
     test_rows = _split_rows(events, split.test_start, None)
     tail = (pre_test["occurred_at"] >= split.fit_end).to_numpy()
@@ -604,121 +665,152 @@ def run_pipeline(frames: Frames, params: PipelineParams,
     if fit_rows.empty or test_rows.empty:
         raise ValueError("the data window is too short for the validation and test windows")
 
-    # features
     edges = price_band_edges(items["price"].to_numpy(dtype=np.float64), params.price_bands)
     bands = price_bands(items["price"].to_numpy(dtype=np.float64), edges)
     tokens = description_tokens(items["text"].fillna("").tolist())
-    item_names = [item_feature_names(list(c or []), b or "", band, tok)
+    item_names = [item_feature_names(list(c or []), b or "", band, tok,
+                                     words_always=params.description_words == "always")
                   for c, b, band, tok in zip(items["category_ids"], items["brand"], bands, tokens)]
     user_names = [user_feature_names(c if isinstance(c, str) else "", a if isinstance(a, dict) else None)
                   for c, a in zip(users["country"], users["attributes"])]
-    item_features, item_vocab = feature_matrix(item_names)
-    user_features, user_vocab = feature_matrix(user_names)
-    timings["prepare"] = time.perf_counter() - t0
+    item_features, item_vocab = feature_matrix(item_names, identity_share=params.identity_share)
+    user_features, user_vocab = feature_matrix(user_names, identity_share=params.identity_share)
 
-    # matrices for fitting, validation and test
     w_fit = weighted(fit_rows, split.test_start)
     hist_val, hist_test = purchases(fit_rows), purchases(pre_test)
-    # what the served next-basket blend knows of a customer: purchases decayed with age
-    own_val, own_test = recent_purchases(fit_rows, split.fit_end), recent_purchases(pre_test, split.test_start)
-    eligible_val = np.intersect1d(val_user_ids, np.flatnonzero(np.diff(hist_val.indptr) > 0))
     seen_fit = np.flatnonzero(np.diff(w_fit.indptr) > 0)
+    eligible_val = np.intersect1d(val_user_ids, np.flatnonzero(np.diff(hist_val.indptr) > 0))
     val_p, test_p = val_rows[val_rows["kind"] == "purchase"], test_rows[test_rows["kind"] == "purchase"]
-    val_users, val_truth = holdout_truth(val_p["u"].to_numpy(), val_p["i"].to_numpy(), shape, known=hist_val,
-                                         discovery=True, eligible_users=eligible_val)
-    val_nb_users, val_nb_truth = holdout_truth(val_p["u"].to_numpy(), val_p["i"].to_numpy(), shape,
-                                               known=hist_val, discovery=False, eligible_users=eligible_val)
-    test_users, test_truth = holdout_truth(test_p["u"].to_numpy(), test_p["i"].to_numpy(), shape,
-                                           known=hist_test, discovery=True, eligible_users=seen_fit)
-    test_nb_users, test_nb_truth = holdout_truth(test_p["u"].to_numpy(), test_p["i"].to_numpy(), shape,
-                                                 known=hist_test, discovery=False, eligible_users=seen_fit)
-    n_items = shape[1]
-    k = params.k
-    fp = params.fit
+
+    def truth(rows, known, discovery, eligible):
+        return holdout_truth(rows["u"].to_numpy(), rows["i"].to_numpy(), shape, known=known, discovery=discovery,
+                             eligible_users=eligible)
+
+    val_users, val_truth = truth(val_p, hist_val, True, eligible_val)
+    val_nb_users, val_nb_truth = truth(val_p, hist_val, False, eligible_val)
+    test_users, test_truth = truth(test_p, hist_test, True, seen_fit)
+    test_nb_users, test_nb_truth = truth(test_p, hist_test, False, seen_fit)
+    recent = _split_rows(events, split.end - pd.Timedelta(days=params.popular_days), None)
+    half_lives = HISTORY_HALF_LIVES if params.history_half_life_days is None else (params.history_half_life_days,)
+    return Prepared(
+        split=split, user_ids=user_ids, item_ids=item_ids,
+        item_category=np.array([c[0] if len(c or []) else -1 for c in items["category_ids"]], dtype=np.int64),
+        price_edges=np.asarray(edges, dtype=np.float64),
+        user_features=user_features, item_features=item_features, user_vocab=user_vocab, item_vocab=item_vocab,
+        w_fit=w_fit, w_pre_test=weighted(pre_test, split.test_start), w_all=weighted(events, split.end),
+        hist_val=hist_val, hist_test=hist_test,
+        own_val={h: purchases(fit_rows, split.fit_end, h) for h in half_lives},
+        own_test={h: purchases(pre_test, split.test_start, h) for h in half_lives},
+        val_users=val_users, val_truth=val_truth, val_nb_users=val_nb_users, val_nb_truth=val_nb_truth,
+        test_users=test_users, test_truth=test_truth, test_nb_users=test_nb_users, test_nb_truth=test_nb_truth,
+        popular_recent=popularity(purchases(recent) if not recent.empty else purchases(events)),
+        n_events=int(len(events)),
+    )
+
+
+def evaluate_both(data: Prepared, *, discovery: Scorer, next_basket: Scorer, k: int = 10) -> dict[str, dict]:
+    """One model's metrics on the test window for both questions."""
+    return {
+        "discovery": evaluate(discovery, users=data.test_users, truth=data.test_truth, excluded=data.hist_test,
+                              n_items=data.n_items, k=k),
+        "next_basket": evaluate(next_basket, users=data.test_nb_users, truth=data.test_nb_truth, excluded=None,
+                                n_items=data.n_items, k=k),
+    }
+
+
+def run_pipeline(frames: Frames, params: PipelineParams,
+                 progress: Callable[[float, str], None] = lambda f, m: None) -> PipelineResult:
+    """Prepare, fit with early stopping, evaluate against the baselines on the test window, refit, export."""
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    data = prepare(frames, params)
+    timings["prepare"] = time.perf_counter() - t0
+    k, fp = params.k, params.fit
     total_epochs = fp.epochs * (2 if params.refit else 1)
 
     def validate(scorer: Scorer) -> float:
-        if len(val_users) == 0:
-            return 0.0
-        return evaluate(scorer, users=val_users, truth=val_truth, excluded=hist_val, n_items=n_items, k=k,
-                        with_auc=False)[f"ndcg@{k}"]
+        return evaluate(scorer, users=data.val_users, truth=data.val_truth, excluded=data.hist_val,
+                        n_items=data.n_items, k=k, with_auc=False)[f"ndcg@{k}"]
 
     def on_epoch_1(epoch: int, value: float | None) -> None:
         shown = "" if value is None else f", validation nDCG@{k} {value:.4f}"
         progress(0.05 + 0.8 * epoch / total_epochs, f"epoch {epoch}{shown}")
 
     progress(0.05, "fitting on the training window")
-    stage1 = fit_lightfm(w_fit, user_features=user_features, item_features=item_features, params=fp,
-                         validate=validate if len(val_users) else None, on_epoch=on_epoch_1)
+    stage1 = fit_lightfm(data.w_fit, user_features=data.user_features, item_features=data.item_features, params=fp,
+                         validate=validate if len(data.val_users) else None, on_epoch=on_epoch_1)
     timings["fit"] = stage1.seconds
     t1 = time.perf_counter()
-    model_scorer = lightfm_scorer(*representations(stage1.model, user_features, item_features))
+    model_scorer = lightfm_scorer(*representations(stage1.model, data.user_features, data.item_features))
 
-    # blend weight for next basket, chosen on the validation window only
-    alpha, alpha_table = (0.0, {})
-    if len(val_nb_users):
-        alpha, alpha_table = tune_blend(model_scorer, own_val, users=val_nb_users, truth=val_nb_truth,
-                                        n_items=n_items, metric=f"ndcg@{k}")
+    # the next-basket blend (weight, history half-life) is chosen on the validation users only,
+    # never on the test window
+    half_life, alpha, alpha_table, best = next(iter(data.own_val)), 0.0, {}, -1.0
+    if len(data.val_nb_users):
+        for h, own in data.own_val.items():
+            a, table = tune_blend(model_scorer, own, users=data.val_nb_users, truth=data.val_nb_truth,
+                                  n_items=data.n_items, metric=f"ndcg@{k}")
+            alpha_table.update({f"{h:g}/{x:g}": v for x, v in table.items()})
+            if table[a] > best:
+                half_life, alpha, best = h, a, table[a]
     progress(0.05 + 0.8 * stage1.epochs_run / total_epochs, "evaluating on the held-out window")
-    pop = popularity(hist_test)
+    pop = popularity(data.hist_test)
+    served = evaluate_both(data, discovery=model_scorer,
+                           next_basket=blend_scorer(model_scorer, data.own_test[half_life], alpha),
+                           k=k)
+    popular = evaluate_both(data, discovery=popularity_scorer(pop), next_basket=popularity_scorer(pop), k=k)
     evals = {
-        "discovery": {
-            "model": evaluate(model_scorer, users=test_users, truth=test_truth, excluded=hist_test, n_items=n_items, k=k),
-            "popularity": evaluate(popularity_scorer(pop), users=test_users, truth=test_truth, excluded=hist_test,
-                                   n_items=n_items, k=k),
-        },
+        "discovery": {"model": served["discovery"], "popularity": popular["discovery"]},
         "next_basket": {
-            "served": evaluate(blend_scorer(model_scorer, own_test, alpha), users=test_nb_users, truth=test_nb_truth,
-                               excluded=None, n_items=n_items, k=k),
-            "model": evaluate(model_scorer, users=test_nb_users, truth=test_nb_truth, excluded=None,
-                              n_items=n_items, k=k),
-            "buy_again": evaluate(buy_again_scorer(hist_test, pop), users=test_nb_users, truth=test_nb_truth,
-                                  excluded=None, n_items=n_items, k=k),
-            "popularity": evaluate(popularity_scorer(pop), users=test_nb_users, truth=test_nb_truth, excluded=None,
-                                   n_items=n_items, k=k),
+            "served": served["next_basket"],
+            "model": evaluate(model_scorer, users=data.test_nb_users, truth=data.test_nb_truth, excluded=None,
+                              n_items=data.n_items, k=k),
+            "buy_again": evaluate(buy_again_scorer(data.hist_test, pop), users=data.test_nb_users,
+                                  truth=data.test_nb_truth, excluded=None, n_items=data.n_items, k=k),
+            "popularity": popular["next_basket"],
         },
     }
     timings["evaluate"] = time.perf_counter() - t1
 
-    final, final_user_features = stage1, user_features
+    final = stage1
     if params.refit:
-        w_all = weighted(events, split.end)
         epochs = max(stage1.best_epoch, 1)
         done = stage1.epochs_run
 
         def on_epoch_2(epoch: int, value: float | None) -> None:
             progress(0.05 + 0.8 * (done + epoch) / (done + epochs), f"refit on all data: epoch {epoch}/{epochs}")
 
-        final = fit_lightfm(w_all, user_features=user_features, item_features=item_features, params=fp,
-                            epochs=epochs, on_epoch=on_epoch_2)
+        final = fit_lightfm(data.w_all, user_features=data.user_features, item_features=data.item_features,
+                            params=fp, epochs=epochs, on_epoch=on_epoch_2)
         timings["refit"] = final.seconds
     progress(0.9, "exporting")
-    user_vectors, item_vectors, item_bias = representations(final.model, final_user_features, item_features)
-    n_u, n_i = len(user_ids), len(item_ids)
-    recent = _split_rows(events, split.end - pd.Timedelta(days=params.popular_days), None)
-    recent_pop = popularity(purchases(recent)) if not recent.empty else popularity(purchases(events))
+    user_vectors, item_vectors, item_bias = representations(final.model, data.user_features, data.item_features)
+    n_u, n_i = len(data.user_ids), len(data.item_ids)
     artifact = Artifact(
-        user_ids=user_ids, item_ids=item_ids,
+        user_ids=data.user_ids, item_ids=data.item_ids,
         user_vectors=user_vectors, item_vectors=item_vectors, item_bias=item_bias,
-        user_feature_names=np.array(user_vocab, dtype=str),
+        user_feature_names=np.array(data.user_vocab, dtype=str),
         user_feature_vectors=np.asarray(final.model.user_embeddings[n_u:], dtype=np.float32),
-        item_feature_names=np.array(item_vocab, dtype=str),
+        item_feature_names=np.array(data.item_vocab, dtype=str),
         item_feature_vectors=np.asarray(final.model.item_embeddings[n_i:], dtype=np.float32),
         item_feature_bias=np.asarray(final.model.item_biases[n_i:], dtype=np.float32),
-        price_edges=np.asarray(edges, dtype=np.float64),
-        item_category=np.array([c[0] if len(c or []) else -1 for c in items["category_ids"]], dtype=np.int64),
-        popular_recent=recent_pop.astype(np.float32),
+        price_edges=data.price_edges, item_category=data.item_category,
+        popular_recent=data.popular_recent.astype(np.float32),
         blend_alpha=np.array(alpha, dtype=np.float32),
+        history_half_life=np.array(half_life, dtype=np.float32),
     )
     timings["total"] = time.perf_counter() - t0
+    split = data.split
     info = {
-        "window": {"start": str(events["occurred_at"].min()), "fit_end": str(split.fit_end),
+        "window": {"start": str(frames.events["occurred_at"].min()), "fit_end": str(split.fit_end),
                    "test_start": str(split.test_start), "end": str(split.end)},
-        "counts": {"users": n_u, "items": n_i, "events": int(len(events)), "pairs": int(w_fit.nnz),
-                   "user_features": len(user_vocab), "item_features": len(item_vocab)},
+        "counts": {"users": n_u, "items": n_i, "events": data.n_events, "pairs": int(data.w_fit.nnz),
+                   "user_features": len(data.user_vocab), "item_features": len(data.item_vocab),
+                   "validation_users": int(len(data.val_users)), "test_users_discovery": int(len(data.test_users)),
+                   "test_users_next_basket": int(len(data.test_nb_users))},
         "best_epoch": stage1.best_epoch, "epochs_run": stage1.epochs_run,
-        "validation_history": stage1.history, "blend_alpha": alpha,
-        "blend_validation": {str(a): v for a, v in alpha_table.items()},
+        "validation_history": stage1.history, "blend_alpha": alpha, "history_half_life_days": half_life,
+        "blend_validation": {f"half-life/alpha {key}": v for key, v in alpha_table.items()},
         "timings": timings,
     }
     return PipelineResult(artifact=artifact, metrics=evals, info=info)

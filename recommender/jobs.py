@@ -23,11 +23,11 @@ def _number(name: str, value, low: float, high: float, *, integer: bool = False)
 class TrainParams:
     loss: str = "warp"
     components: int = 48
-    epochs: int = 30
+    epochs: int = 20
     learning_rate: float = 0.05
     item_alpha: float = 1e-6
     user_alpha: float = 1e-6
-    max_sampled: int = 30
+    max_sampled: int = 10
     patience: int = 3
     seed: int = 0
     # interaction weight per event kind (0 leaves the kind out); returns are never a positive signal
@@ -35,8 +35,9 @@ class TrainParams:
     weight_add_to_cart: float = 0.4
     weight_view: float = 0.1
     weight_review: float = 0.5
+    identity_share: float = 0.5  # share of a known user's/item's row on its own identity feature
     half_life_days: float = 0.0  # decay of interaction weights with age; 0 = none
-    history_half_life_days: float = 90.0  # decay of own purchases in the next-basket blend
+    history_half_life_days: float | None = None  # own purchases' decay in the next-basket blend; None: tuned
     test_days: int = 30
     validation_days: int = 14
     validation_share: float = 0.3
@@ -62,8 +63,10 @@ class TrainParams:
             _number(name, getattr(self, name), 0.0, 100.0)
         if self.weight_purchase <= 0:
             raise JobParamsError("weight_purchase", "weight_purchase must be positive")
+        _number("identity_share", self.identity_share, 0.0, 1.0)
         _number("half_life_days", self.half_life_days, 0.0, 3650.0)
-        _number("history_half_life_days", self.history_half_life_days, 0.0, 3650.0)
+        if self.history_half_life_days is not None:
+            _number("history_half_life_days", self.history_half_life_days, 0.0, 3650.0)
         _number("test_days", self.test_days, 1, 365, integer=True)
         _number("validation_days", self.validation_days, 1, 365, integer=True)
         _number("validation_share", self.validation_share, 0.05, 0.9)

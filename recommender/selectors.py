@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import numpy as np
 import pandas as pd
-from django.db.models import Count, Max
+from django.db.models import Count, FilteredRelation, Max, Q
 
 from behavior.models import Customer, Event, EventKind
 from catalog.models import Product
@@ -21,7 +21,7 @@ from .serving import LoadedModel, loaded_model
 
 MAX_FIRST = 100
 # Extra candidates fetched so that products deactivated since training can be skipped.
-_SPARE = 20
+_SPARE = 10
 
 
 # --- training data --------------------------------------------------------------------------------
@@ -80,23 +80,40 @@ class Recommendations:
     items: list[Recommendation]
 
 
-def _customer_history(customer_id: int) -> tuple[np.ndarray, np.ndarray]:
-    rows = list(Event.objects.filter(customer_id=customer_id, kind=EventKind.PURCHASE)
-                .values_list("product_id", "occurred_at"))
+@dataclass
+class _Visitor:
+    pk: int
+    country: str
+    attributes: dict
+    bought: np.ndarray  # product ids of their purchases (one per purchase event)
+    age_days: np.ndarray  # how long ago each was
+
+
+def _visitor(external_id: str) -> _Visitor | None:
+    """The customer and their purchases in one query (a LEFT JOIN limited to purchase events)."""
+    rows = list(
+        Customer.objects.annotate(bought=FilteredRelation("events", condition=Q(events__kind=EventKind.PURCHASE)))
+        .filter(external_id=external_id).order_by()
+        .values_list("id", "country", "attributes", "bought__product_id", "bought__occurred_at")
+    )
     if not rows:
-        return np.zeros(0, dtype=np.int64), np.zeros(0)
-    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        return None
+    pk, country, attributes = rows[0][0], rows[0][1], rows[0][2]
+    rows = [r for r in rows if r[3] is not None]
     now = time.time()
-    age_days = np.fromiter(((now - r[1].timestamp()) / 86400.0 for r in rows), dtype=np.float64, count=len(rows))
-    return ids, age_days
+    return _Visitor(
+        pk=pk, country=country or "", attributes=attributes if isinstance(attributes, dict) else {},
+        bought=np.fromiter((r[3] for r in rows), dtype=np.int64, count=len(rows)),
+        age_days=np.fromiter(((now - r[4].timestamp()) / 86400.0 for r in rows), dtype=np.float64, count=len(rows)),
+    )
 
 
 def _products_in_order(ids: list[int], scores: list[float], first: int) -> list[Recommendation]:
-    found = Product.objects.select_related("category").in_bulk(ids)
+    found = {p.pk: p for p in Product.objects.select_related("category").filter(pk__in=ids, is_active=True)}
     out = []
     for pk, score in zip(ids, scores):
         product = found.get(pk)
-        if product is not None and product.is_active:
+        if product is not None:
             out.append(Recommendation(product=product, score=float(score)))
             if len(out) == first:
                 break
@@ -148,9 +165,7 @@ def recommendations_for(
     """
     first = max(1, min(int(first), MAX_FIRST))
     model = loaded_model()
-    customer = None
-    if customer_external_id:
-        customer = Customer.objects.filter(external_id=customer_external_id).only("id", "country", "attributes").first()
+    customer = _visitor(customer_external_id) if customer_external_id else None
     if model is None:  # nothing trained yet (or its file is unreadable)
         return Recommendations(Strategy.POPULAR, None, _exclude_then_popular(customer, exclude_purchased,
                                                                              category_id, first))
@@ -160,23 +175,22 @@ def recommendations_for(
         row = engine.index_of(model.user_ids, [customer.pk])[0]
         if row >= 0:
             strategy = Strategy.PERSONALIZED
-            scores = model.item_vectors @ model.user_vectors[row] + model.item_bias
+            scores = engine.score_items(model.item_vectors, model.user_vectors[row]) + model.item_bias
         else:
             vector = model.user_vector_from_features(engine.user_feature_names(customer.country, customer.attributes))
             if vector is not None:
                 strategy = Strategy.COLD_START_FEATURES
-                scores = model.item_vectors @ vector + model.item_bias
+                scores = engine.score_items(model.item_vectors, vector) + model.item_bias
     if scores is None:
         scores = model.popular_recent.copy()
     if customer is not None:
-        bought, age_days = _customer_history(customer.pk)
-        cols = engine.index_of(model.item_ids, bought)
+        cols = engine.index_of(model.item_ids, customer.bought)
         known = cols >= 0
         if exclude_purchased:
             scores[cols[known]] = engine.NEG_INF
         elif known.any():
             own = np.zeros(len(model.item_ids), dtype=np.float64)
-            np.add.at(own, cols[known], engine.history_weights(age_days[known], model.history_half_life_days))
+            np.add.at(own, cols[known], engine.history_weights(customer.age_days[known], model.history_half_life_days))
             scores = engine.standardise_rows(scores) + np.float32(model.blend_alpha) * engine.history_strength(own)
     allowed = _allowed_mask(model, category_id)
     if allowed is not None:
@@ -186,11 +200,11 @@ def recommendations_for(
     return Recommendations(strategy, model.version_id, items)
 
 
-def _exclude_then_popular(customer, exclude_purchased: bool, category_id: int | None, first: int):
+def _exclude_then_popular(customer: _Visitor | None, exclude_purchased: bool, category_id: int | None,
+                          first: int) -> list[Recommendation]:
     if customer is None or not exclude_purchased:
         return popular_products(category_id=category_id, first=first)
-    bought = set(Event.objects.filter(customer_id=customer.pk, kind=EventKind.PURCHASE)
-                 .values_list("product_id", flat=True))
+    bought = set(customer.bought.tolist())
     candidates = popular_products(category_id=category_id, first=first + len(bought))
     return [r for r in candidates if r.product.pk not in bought][:first]
 
@@ -215,7 +229,7 @@ def similar_products(*, sku: str, first: int = 10) -> list[Recommendation]:
         if vector is None:
             return []
         query = vector / max(float(np.linalg.norm(vector)), 1e-9)
-    scores = model.item_unit @ query
+    scores = engine.score_items(model.item_unit, query)
     if col >= 0:
         scores[col] = engine.NEG_INF
     best = engine.top_k_1d(scores, first + _SPARE)

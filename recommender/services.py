@@ -36,6 +36,7 @@ def pipeline_params(params: dict[str, Any]) -> engine.PipelineParams:
         half_life_days=params["half_life_days"], history_half_life_days=params["history_half_life_days"],
         test_days=params["test_days"], validation_days=params["validation_days"],
         validation_share=params["validation_share"], popular_days=params["popular_days"], refit=params["refit"],
+        identity_share=params["identity_share"],
         fit=fit,
     )
 

@@ -46,7 +46,7 @@ class LoadedModel:
     history_half_life_days: float
 
     @classmethod
-    def from_arrays(cls, version_id: int, arrays: dict[str, np.ndarray], params: dict) -> LoadedModel:
+    def from_arrays(cls, version_id: int, arrays: dict[str, np.ndarray]) -> LoadedModel:
         items = arrays["item_vectors"].astype(np.float32)
         norms = np.linalg.norm(items, axis=1, keepdims=True)
         return cls(
@@ -66,7 +66,8 @@ class LoadedModel:
             price_edges=arrays["price_edges"].astype(np.float64),
             popular_recent=arrays["popular_recent"].astype(np.float32),
             blend_alpha=float(arrays["blend_alpha"]),
-            history_half_life_days=float(params.get("history_half_life_days", 90.0)),
+            # artifacts written before the half-life was tuned used 90 days
+            history_half_life_days=float(arrays["history_half_life"]) if "history_half_life" in arrays else 90.0,
         )
 
     def user_vector_from_features(self, names: list[str]) -> np.ndarray | None:
@@ -127,13 +128,13 @@ def loaded_model() -> LoadedModel | None:
     with _cache.lock:
         if now - _cache.checked_at < ttl:
             return _cache.model
-        row = ModelVersion.objects.filter(is_active=True).values("id", "artifact", "params").first()
+        row = ModelVersion.objects.filter(is_active=True).values("id", "artifact").first()
         active_id = row["id"] if row else None
         if active_id != _cache.active_id:
             model = None
             if row is not None:
                 try:
-                    model = LoadedModel.from_arrays(row["id"], artifact_load(row["artifact"]), row["params"])
+                    model = LoadedModel.from_arrays(row["id"], artifact_load(row["artifact"]))
                 except (OSError, KeyError, ValueError):
                     # A missing or broken file must not take serving down: fall back to popular items.
                     logger.exception("recommender: cannot load the artifact of version %s", row["id"])

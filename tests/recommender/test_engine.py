@@ -103,3 +103,9 @@ def test_holdout_truth_for_discovery_drops_items_bought_before():
 
 def test_index_of_marks_missing_ids():
     assert engine.index_of(np.array([3, 5, 9]), [9, 4, 3, 10]).tolist() == [2, -1, 0, -1]
+
+
+def test_identity_share_gives_the_identity_that_share_of_the_row():
+    matrix, vocab = engine.feature_matrix([["a", "b"], []], identity_share=0.5)
+    assert vocab == ["a", "b"]
+    assert matrix.toarray() == pytest.approx(np.array([[0.5, 0.0, 0.25, 0.25], [0.0, 1.0, 0.0, 0.0]]))

@@ -1,0 +1,331 @@
+"""Recommender benchmark: training cost, serving latency, and quality on the demo data.
+
+(a) the `recommender.train` job end to end against bare `LightFM.fit` calls on the same matrices
+    with the same epochs (the job fits twice: once to evaluate with early stopping, once on all data);
+(b) in-process serving latency p50/p99 for 10 recommendations over 50,000 products, against bare
+    numpy scoring + top-k of the same arrays;
+(c) a quality table on the demo data (last 30 days held out): the served model against popularity,
+    buy-again, EASE and implicit ALS, for discovery and next basket.
+
+    scripts/bench recommender [--skip-demo] [--skip-serving] [--products 50000] [--calls 2000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from decimal import Decimal
+
+import numpy as np
+
+
+def _print_table(header: list[str], rows: list[list]) -> None:
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+    print("  ".join(str(h).ljust(w) for h, w in zip(header, widths)))
+    for row in rows:
+        print("  ".join(str(x).ljust(w) for x, w in zip(row, widths)))
+
+
+# --- demo data ------------------------------------------------------------------------------------
+
+
+def ensure_demo_data() -> str:
+    from django.core.management import call_command, get_commands
+
+    from behavior.models import Event
+
+    if Event.objects.exists():
+        return "already in the database"
+    if "load_demo_data" in get_commands():
+        call_command("load_demo_data")
+        return "manage.py load_demo_data"
+    _load_csv_into_database()
+    return "bench's own CSV loader (load_demo_data was not available)"
+
+
+def _load_csv_into_database() -> None:
+    """Fallback loader: invoice lines of known customers as purchases, with the obvious cleaning.
+
+    Dropped: lines without a customer, cancellations (InvoiceNo 'C...'), quantity <= 0, price <= 0,
+    stock codes that are not products (not starting with five digits: postage, fees, manual...).
+    Products get their most frequent description and median price; no categories (the data has none).
+    """
+    import pandas as pd
+    from django.conf import settings
+
+    from behavior.models import Customer, Event
+    from catalog.models import Product
+
+    df = pd.read_csv(settings.DEMO_DATA_PATH, dtype={"InvoiceNo": str, "StockCode": str, "CustomerID": "Int64"})
+    df = df[df["CustomerID"].notna() & ~df["InvoiceNo"].str.startswith("C") & (df["Quantity"] > 0)
+            & (df["UnitPrice"] > 0) & df["StockCode"].str.match(r"^\d{5}")]
+    local = pd.to_datetime(df["InvoiceDate"]).dt.tz_localize(settings.SHOP_TIME_ZONE, ambiguous="NaT",
+                                                               nonexistent="shift_forward")
+    df = df.assign(occurred_at=local.dt.tz_convert("UTC")).dropna(subset=["occurred_at"])
+    names = df.groupby("StockCode")["Description"].agg(lambda s: s.mode().iat[0] if s.notna().any() else "")
+    prices = df.groupby("StockCode")["UnitPrice"].median()
+    Product.objects.bulk_create([Product(sku=sku, name=str(names[sku])[:300] or sku, price=Decimal(f"{prices[sku]:.2f}"))
+                                 for sku in names.index], batch_size=5000)
+    countries = df.groupby("CustomerID")["Country"].last()
+    Customer.objects.bulk_create([Customer(external_id=str(c), country=str(countries[c])) for c in countries.index],
+                                 batch_size=5000)
+    product_id = dict(Product.objects.values_list("sku", "id"))
+    customer_id = dict(Customer.objects.values_list("external_id", "id"))
+    events = [
+        Event(event_id=f"B{n}", customer_id=customer_id[str(c)], product_id=product_id[s], kind="purchase",
+              occurred_at=t.to_pydatetime(), quantity=int(q), unit_price=Decimal(f"{p:.2f}"), order_ref=inv)
+        for n, (c, s, t, q, p, inv) in enumerate(zip(df["CustomerID"], df["StockCode"], df["occurred_at"],
+                                                     df["Quantity"], df["UnitPrice"], df["InvoiceNo"]))
+    ]
+    Event.objects.bulk_create(events, batch_size=10_000)
+
+
+# --- (a) training cost and (c) quality ------------------------------------------------------------
+
+
+def bench_training_and_quality() -> None:
+    from lightfm import LightFM
+
+    from jobs.models import Job
+    from jobs.registry import get_kind
+    from jobs.services import job_execute
+    from recommender import engine, selectors
+    from recommender.models import ModelVersion
+    from recommender.services import pipeline_params
+
+    params = get_kind("recommender.train").clean_params({})
+    job = Job.objects.create(kind="recommender.train", params=params)
+    started = time.perf_counter()
+    job = job_execute(job_id=job.pk)
+    job_seconds = time.perf_counter() - started
+    if job.status != "SUCCEEDED":
+        raise SystemExit(f"training failed: {job.error_code} {job.error_message}")
+    version = ModelVersion.objects.get(pk=job.result_id)
+    info, timings = version.info, version.timings
+
+    # the same matrices, rebuilt; then bare LightFM.fit calls with the job's epochs
+    pp = pipeline_params(params)
+    data = engine.prepare(selectors.training_frames(kinds=sorted(pp.kind_weights)), pp)
+    fp = pp.fit
+
+    def bare_fit(matrix, epochs: int) -> float:
+        positives, weights = engine.training_pair(matrix)
+        model = LightFM(no_components=fp.components, loss=fp.loss, learning_rate=fp.learning_rate,
+                        item_alpha=fp.item_alpha, user_alpha=fp.user_alpha, max_sampled=fp.max_sampled,
+                        random_state=np.random.RandomState(fp.seed))
+        t = time.perf_counter()
+        model.fit(positives, user_features=data.user_features, item_features=data.item_features,
+                  sample_weight=weights, epochs=epochs, num_threads=fp.num_threads)
+        return time.perf_counter() - t
+
+    bare_eval = bare_fit(data.w_fit, info["epochs_run"])
+    bare_refit = bare_fit(data.w_all, max(info["best_epoch"], 1)) if params["refit"] else 0.0
+    bare = bare_eval + bare_refit
+    print(f"\n(a) training job end to end vs bare LightFM.fit on the same matrices "
+          f"({info['counts']['users']} users, {info['counts']['items']} items, {info['counts']['pairs']} pairs, "
+          f"{fp.num_threads} threads, {fp.components} components; epochs run {info['epochs_run']}, "
+          f"best {info['best_epoch']})")
+    _print_table(["stage", "seconds"], [
+        ["job: read events", f"{timings.get('read', 0):.2f}"],
+        ["job: prepare matrices", f"{timings.get('prepare', 0):.2f}"],
+        ["job: fit + early stopping", f"{timings.get('fit', 0):.2f}"],
+        ["job: evaluate (5 rankers x 2 questions)", f"{timings.get('evaluate', 0):.2f}"],
+        ["job: refit on all data", f"{timings.get('refit', 0):.2f}"],
+        ["job: end to end (wall)", f"{job_seconds:.2f}"],
+        ["bare fit, evaluation window", f"{bare_eval:.2f}"],
+        ["bare fit, all data", f"{bare_refit:.2f}"],
+        ["bare fits together", f"{bare:.2f}"],
+    ])
+    print(f"ratio job / bare fits with the same epochs: {job_seconds / bare:.2f}x (goal <= 1.3x)")
+    print(f"ratio job / one bare fit on the evaluation window only: {job_seconds / bare_eval:.2f}x")
+
+    quality_table(data, version)
+
+
+def quality_table(data, version) -> None:
+    from implicit.cpu.als import AlternatingLeastSquares
+    from implicit.nearest_neighbours import bm25_weight
+
+    from recommender import engine
+
+    k = 10
+    rows = []
+
+    def add(question: str, name: str, m: dict) -> None:
+        rows.append([question, name, f"{m['precision@10']:.4f}", f"{m['recall@10']:.4f}", f"{m['ndcg@10']:.4f}",
+                     f"{m['auc']:.4f}", f"{m['coverage']:.3f}", m["users"]])
+
+    t = time.perf_counter()
+    # EASE on binary purchases before the test window; lambda chosen on the validation users
+    best_lam, best_val = None, -1.0
+    for lam in (50.0, 200.0, 800.0):
+        weights = engine.ease_fit((data.hist_val > 0).astype(np.float32), lam)
+        val = engine.evaluate(engine.ease_scorer((data.hist_val > 0).astype(np.float32), weights),
+                              users=data.val_users, truth=data.val_truth, excluded=data.hist_val,
+                              n_items=data.n_items, with_auc=False)["ndcg@10"]
+        if val > best_val:
+            best_lam, best_val = lam, val
+    x_test = (data.hist_test > 0).astype(np.float32)
+    ease = engine.ease_scorer(x_test, engine.ease_fit(x_test, best_lam))
+    ease_m = engine.evaluate_both(data, discovery=ease, next_basket=ease, k=k)
+    ease_seconds = time.perf_counter() - t
+
+    t = time.perf_counter()
+    als = AlternatingLeastSquares(factors=64, regularization=0.05, iterations=15, random_state=0,
+                                  num_threads=os.cpu_count() or 1)
+    als.fit(bm25_weight(data.hist_test.astype(np.float32), K1=100, B=0.8).tocsr(), show_progress=False)
+    users_f, items_f = np.asarray(als.user_factors), np.asarray(als.item_factors)
+
+    def als_scorer(r):
+        return users_f[r] @ items_f.T
+
+    als_m = engine.evaluate_both(data, discovery=als_scorer, next_basket=als_scorer, k=k)
+    als_seconds = time.perf_counter() - t
+
+    d, nb = version.metrics["discovery"], version.metrics["next_basket"]
+    add("discovery", "served: LightFM hybrid", d["model"])
+    add("discovery", "popularity", d["popularity"])
+    add("discovery", f"EASE (lambda {best_lam:g})", ease_m["discovery"])
+    add("discovery", "implicit ALS (64 factors, bm25)", als_m["discovery"])
+    add("next basket", f"served: LightFM + own history (alpha {version.info['blend_alpha']:g}, "
+                       f"half-life {version.info.get('history_half_life_days', 0):g} d)", nb["served"])
+    add("next basket", "LightFM alone", nb["model"])
+    add("next basket", "buy again", nb["buy_again"])
+    add("next basket", "popularity", nb["popularity"])
+    add("next basket", "EASE", ease_m["next_basket"])
+    add("next basket", "implicit ALS", als_m["next_basket"])
+    w = version.info["window"]
+    print(f"\n(c) quality on the demo data, test window {w['test_start'][:10]} .. {w['end'][:10]} "
+          f"(k = 10; users seen in training with purchases in the window; EASE {ease_seconds:.1f} s, "
+          f"ALS {als_seconds:.1f} s)")
+    _print_table(["question", "ranker", "P@10", "R@10", "nDCG@10", "AUC", "coverage", "users"], rows)
+    for metric in ("precision@10", "ndcg@10"):
+        print(f"{metric}: served/popularity (discovery) {d['model'][metric] / d['popularity'][metric]:.2f}x, "
+              f"served/buy-again (next basket) {nb['served'][metric] / nb['buy_again'][metric]:.2f}x, "
+              f"served/EASE (discovery) {d['model'][metric] / ease_m['discovery'][metric]:.2f}x, "
+              f"served/ALS (discovery) {d['model'][metric] / als_m['discovery'][metric]:.2f}x")
+    print(f"version {version.pk}: {version.status}, active={version.is_active}")
+
+
+# --- (b) serving latency --------------------------------------------------------------------------
+
+
+def bench_serving(n_products: int, calls: int) -> None:
+    from django.db import transaction
+
+    from behavior.models import Customer, Event
+    from catalog.models import Category, Product
+    from recommender import engine, serving
+    from recommender.models import ModelStatus, ModelVersion
+    from recommender.selectors import recommendations_for, similar_products
+
+    rng = np.random.default_rng(0)
+    dim, n_customers, per_customer = 48, 2000, 20
+    with transaction.atomic():  # everything below is rolled back: the demo data stays as it was
+        tops = [Category.objects.create(name=f"Bench {t}", slug=f"bench-{t}") for t in range(5)]
+        leaves = [Category.objects.create(name=f"Bench {t}.{s}", slug=f"bench-{t}-{s}", parent=tops[t])
+                  for t in range(5) for s in range(10)]
+        products = Product.objects.bulk_create(
+            [Product(sku=f"BENCH{n:06d}", name=f"Bench product {n}", price=Decimal("9.99"),
+                     category=leaves[n % len(leaves)]) for n in range(n_products)], batch_size=10_000)
+        customers = Customer.objects.bulk_create(
+            [Customer(external_id=f"BENCHC{n:05d}", country="United Kingdom") for n in range(n_customers)],
+            batch_size=5000)
+        now = time.time()
+        from datetime import datetime, timezone as tz
+
+        Event.objects.bulk_create(
+            [Event(event_id=f"BENCHE{c.pk}-{j}", customer=c, product=products[int(rng.integers(n_products))],
+                   kind="purchase", occurred_at=datetime.fromtimestamp(now - rng.uniform(0, 3e7), tz=tz.utc),
+                   quantity=1, unit_price=Decimal("9.99")) for c in customers for j in range(per_customer)],
+            batch_size=10_000)
+        from django.db import connection
+
+        if connection.vendor == "postgresql":  # fresh rows: give the planner statistics, as autovacuum would
+            with connection.cursor() as cursor:
+                for table in ("catalog_product", "behavior_customer", "behavior_event"):
+                    cursor.execute(f"ANALYZE {table}")
+        item_ids = np.array(sorted(p.pk for p in products), dtype=np.int64)
+        user_ids = np.array(sorted(c.pk for c in customers), dtype=np.int64)
+        artifact = engine.Artifact(
+            user_ids=user_ids, item_ids=item_ids,
+            user_vectors=rng.normal(size=(len(user_ids), dim)).astype(np.float32),
+            item_vectors=rng.normal(size=(len(item_ids), dim)).astype(np.float32),
+            item_bias=rng.normal(size=len(item_ids)).astype(np.float32),
+            user_feature_names=np.array(["country:United Kingdom"]),
+            user_feature_vectors=rng.normal(size=(1, dim)).astype(np.float32),
+            item_feature_names=np.array(["price:0"]), item_feature_vectors=rng.normal(size=(1, dim)).astype(np.float32),
+            item_feature_bias=np.zeros(1, dtype=np.float32), price_edges=np.zeros(0),
+            item_category=np.array([p.category_id for p in sorted(products, key=lambda p: p.pk)], dtype=np.int64),
+            popular_recent=rng.random(len(item_ids)).astype(np.float32), blend_alpha=np.array(2.0, dtype=np.float32),
+            history_half_life=np.array(90.0, dtype=np.float32),
+        )
+        path, size = serving.artifact_save(name="recommender/bench-serving.npz", artifact=artifact)
+        try:
+            ModelVersion.objects.filter(is_active=True).update(is_active=False)
+            ModelVersion.objects.create(status=ModelStatus.READY, is_active=True, artifact=path, artifact_bytes=size,
+                                        params={})
+            serving.forget()
+            serving.loaded_model()
+            who = [c.external_id for c in customers]
+
+            def timed(fn, n: int) -> np.ndarray:
+                fn(0)  # warm
+                out = np.empty(n)
+                for i in range(n):
+                    t = time.perf_counter()
+                    fn(i)
+                    out[i] = time.perf_counter() - t
+                return out * 1000
+
+            cases = {
+                "recommendations, known customer, discovery": lambda i: recommendations_for(
+                    customer_external_id=who[i % len(who)], first=10),
+                "recommendations, known customer, next basket": lambda i: recommendations_for(
+                    customer_external_id=who[i % len(who)], first=10, exclude_purchased=False),
+                "recommendations, known customer, in a category": lambda i: recommendations_for(
+                    customer_external_id=who[i % len(who)], first=10, category_id=tops[i % 5].pk),
+                "recommendations, anonymous": lambda i: recommendations_for(customer_external_id=None, first=10),
+                "similarProducts": lambda i: similar_products(sku=f"BENCH{(i * 7919) % n_products:06d}", first=10),
+            }
+            model = serving.loaded_model()
+
+            def bare(i):
+                scores = engine.score_items(model.item_vectors, model.user_vectors[i % len(user_ids)]) + model.item_bias
+                engine.top_k_1d(scores, 10)
+
+            base = timed(bare, calls)
+            rows = [["bare numpy: score the items + top-10", f"{np.percentile(base, 50):.3f}",
+                     f"{np.percentile(base, 99):.3f}", "1.0x"]]
+            for name, fn in cases.items():
+                ms = timed(fn, calls)
+                rows.append([name, f"{np.percentile(ms, 50):.3f}", f"{np.percentile(ms, 99):.3f}",
+                             f"{np.percentile(ms, 50) / np.percentile(base, 50):.1f}x"])
+            print(f"\n(b) serving latency in-process, {n_products} products, {dim} dimensions, {calls} calls each "
+                  f"(includes the database reads: customer, their purchases, the 10 products)")
+            _print_table(["call", "p50 ms", "p99 ms", "p50 / bare"], rows)
+        finally:
+            serving.forget()
+            from django.core.files.storage import default_storage
+
+            default_storage.delete(path)
+            transaction.set_rollback(True)
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog="bench recommender")
+    parser.add_argument("--skip-demo", action="store_true")
+    parser.add_argument("--skip-serving", action="store_true")
+    parser.add_argument("--products", type=int, default=50_000)
+    parser.add_argument("--calls", type=int, default=2000)
+    args = parser.parse_args(argv)
+    print(f"cores: {os.cpu_count()}; load average at start: {os.getloadavg()[0]:.1f}")
+    if not args.skip_demo:
+        t = time.perf_counter()
+        source = ensure_demo_data()
+        print(f"demo data: {source} ({time.perf_counter() - t:.1f} s)")
+        bench_training_and_quality()
+    if not args.skip_serving:
+        bench_serving(args.products, args.calls)
+    print(f"load average at end: {os.getloadavg()[0]:.1f}")
