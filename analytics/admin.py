@@ -8,6 +8,7 @@ from .models import (
     ProductWeekly,
     PurchaserDay,
     PurchaserGap,
+    ScopeBuyersDaily,
     ScopeDaily,
 )
 
@@ -75,3 +76,10 @@ class ProductWeeklyAdmin(_ReadOnly):
     list_display = ("week", "product", "views", "purchases", "units", "revenue_pence", "orders")
     raw_id_fields = ("product",)
     list_select_related = ("product",)
+
+
+@admin.register(ScopeBuyersDaily)
+class ScopeBuyersDailyAdmin(_ReadOnly):
+    list_display = ("scope", "day", "customers", "new", "first_in_week", "first_in_month")
+    list_filter = ("scope",)
+    date_hierarchy = "day"

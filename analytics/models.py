@@ -122,6 +122,22 @@ class PurchaserGap(models.Model):
         indexes = [models.Index(fields=["scope", "day", "prev_day", "customers"], name="purchaser_gap_cover_idx")]
 
 
+class ScopeBuyersDaily(models.Model):
+    """PurchaserDay counted per (scope, day): the customers buying that day, how many for the first time
+    ever, and how many for the first time in that day's week (Monday first) and month. Summing a column
+    over a whole week or month gives that bucket's distinct customers."""
+
+    scope = models.IntegerField()
+    day = models.DateField()
+    customers = models.IntegerField()
+    new = models.IntegerField()
+    first_in_week = models.IntegerField()
+    first_in_month = models.IntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["scope", "day"], name="scope_buyers_daily_unique")]
+
+
 class CohortMonthly(models.Model):
     """Customers whose first purchase was in cohort_month and who bought in month."""
 

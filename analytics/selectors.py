@@ -19,8 +19,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import connection
-from django.db.models import Count, DateField, F, Min, Q, QuerySet, Sum, Value
-from django.db.models.functions import Greatest, TruncMonth, TruncWeek
+from django.db.models import Count, Min, Q, QuerySet, Sum
 
 from behavior.models import Event
 from catalog.models import Category, Product
@@ -34,6 +33,7 @@ from .models import (
     ProductMonthly,
     ProductWeekly,
     PurchaserGap,
+    ScopeBuyersDaily,
     ScopeDaily,
 )
 
@@ -497,26 +497,22 @@ def customers_new_returning(*, date_from: date, date_to: date, interval: str = "
     those who had bought before it. Totals are for the whole range (a customer counts once there)."""
     _check_range(date_from, date_to)
     _check_interval(interval)
-    gaps = PurchaserGap.objects.filter(scope=_scope(category_id), day__range=(date_from, date_to))
-    bucket = {"DAY": F("day"), "WEEK": TruncWeek("day"), "MONTH": TruncMonth("day")}[interval]
-    new_rows = Q(prev_day__isnull=True)
-    # A customer is in a bucket once: on their first purchase day in it, the one whose previous purchase
-    # day is before the bucket's first day (the range's first day for the first bucket).
-    rows = (
-        gaps.annotate(bucket=bucket, bucket_from=Greatest(bucket, Value(date_from), output_field=DateField()))
-        .values("bucket")
-        .annotate(new=Sum("customers", filter=new_rows),
-                  active=Sum("customers", filter=new_rows | Q(prev_day__lt=F("bucket_from"))))
-        .values_list("bucket", "new", "active")
-    )
-    totals = gaps.aggregate(new=Sum("customers", filter=new_rows),
-                            active=Sum("customers", filter=new_rows | Q(prev_day__lt=date_from)))
+    scope = _scope(category_id)
+    column = {"DAY": "customers", "WEEK": "first_in_week", "MONTH": "first_in_month"}[interval]
     buckets = _buckets(date_from, date_to, interval)
     index = {label: i for i, (label, _, _) in enumerate(buckets)}
     new, active = [0] * len(buckets), [0] * len(buckets)
-    for label, n, a in rows:
-        new[index[label]], active[index[label]] = n or 0, a or 0
-    total_new, total_active = totals["new"] or 0, totals["active"] or 0
+    days = ScopeBuyersDaily.objects.filter(scope=scope, day__range=(date_from, date_to))
+    for day, n, a in days.values_list("day", "new", column):
+        i = index[_bucket(day, interval)]
+        new[i] += n
+        active[i] += a
+    label, first_day, last_day = buckets[0]
+    if first_day != label:
+        # The range starts inside its first week or month: count that part from the gaps.
+        active[0] = _distinct_customers(scope, first_day, last_day)
+    total_new = sum(new)
+    total_active = _distinct_customers(scope, date_from, date_to)
     return NewVsReturning(interval=interval, dates=[b[0] for b in buckets], new=new,
                           returning=[a - n for a, n in zip(active, new)], total_new=total_new,
                           total_returning=total_active - total_new)

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Count, F, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import TruncMonth, TruncWeek
 
 from behavior.models import Event
@@ -24,6 +24,7 @@ from .models import (
     ProductScope,
     PurchaserDay,
     PurchaserGap,
+    ScopeBuyersDaily,
     ScopeDaily,
 )
 
@@ -31,7 +32,8 @@ ADDITIVE_COLUMNS = list(additive_aggregates())
 # Above this many affected customers, recomputing every customer at once is cheaper than by chunks.
 _PURCHASER_CHUNK = 2000
 _PURCHASER_FULL_ABOVE = 50_000
-_ROLLUPS = (ProductDaily, ProductMonthly, ProductWeekly, ScopeDaily, PurchaserDay, PurchaserGap, CohortMonthly)
+_ROLLUPS = (ProductDaily, ProductMonthly, ProductWeekly, ScopeDaily, PurchaserDay, PurchaserGap, ScopeBuyersDaily,
+            CohortMonthly)
 
 
 def rollups_refresh(*, start: datetime, end: datetime, product_ids: Iterable[int] | None = None) -> None:
@@ -238,6 +240,19 @@ def _rebuild_counts_from(d0: date | None) -> None:
         .values("scope", "day", "prev_day", "n")
     )
     _insert_select(PurchaserGap, ["scope", "day", "prev_day", "customers"], counts)
+
+    buyers = ScopeBuyersDaily.objects.all() if d0 is None else ScopeBuyersDaily.objects.filter(day__gte=d0)
+    buyers.delete()
+    first_ever = Q(prev_day__isnull=True)
+    per_day = (
+        rows.order_by()
+        .values("scope", "day")
+        .annotate(n=Count("*"), new=Count("id", filter=first_ever),
+                  in_week=Count("id", filter=first_ever | Q(prev_day__lt=TruncWeek("day"))),
+                  in_month=Count("id", filter=first_ever | Q(prev_day__lt=TruncMonth("day"))))
+        .values("scope", "day", "n", "new", "in_week", "in_month")
+    )
+    _insert_select(ScopeBuyersDaily, ["scope", "day", "customers", "new", "first_in_week", "first_in_month"], per_day)
 
     cohorts = CohortMonthly.objects.all()
     firsts = PurchaserDay.objects.filter(scope=ALL_SCOPE, prev_day__isnull=True)

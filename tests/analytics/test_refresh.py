@@ -15,12 +15,14 @@ from analytics.models import (
     ProductWeekly,
     PurchaserDay,
     PurchaserGap,
+    ScopeBuyersDaily,
     ScopeDaily,
 )
 from analytics.services import rollups_rebuild, rollups_refresh
 from behavior.models import Event, EventKind
 
-MODELS = (ProductScope, ProductDaily, ProductMonthly, ProductWeekly, ScopeDaily, PurchaserDay, PurchaserGap, CohortMonthly)
+MODELS = (ProductScope, ProductDaily, ProductMonthly, ProductWeekly, ScopeDaily, PurchaserDay, PurchaserGap,
+          ScopeBuyersDaily, CohortMonthly)
 
 
 def snapshot() -> dict:
