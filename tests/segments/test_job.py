@@ -5,7 +5,7 @@ from collections import Counter
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from jobs.models import JobStatus
+from jobs.models import Job, JobStatus
 from jobs.registry import JobParamsError, get_kind
 from jobs.services import job_execute, job_submit
 from segments import services
@@ -136,3 +136,23 @@ def test_every_parameter_has_a_default():
     assert cleaned == {"algorithm": "kmeans", "as_of": None, "k": None, "k_min": 3, "k_max": 8, "eps": 0.5,
                        "min_samples": 10, "sample_size": 20000, "features": ["recency", "frequency", "monetary", "views"],
                        "seed": 0}
+
+
+def test_a_run_cancelled_midway_is_discarded_and_the_previous_one_stays_served(planted, monkeypatch):
+    served = SegmentationRun.objects.get(pk=run_job(as_of=planted.as_of.isoformat(), k=5).result_id)
+    real_write = services._write_memberships
+
+    def write_then_cancel(*args, **kwargs):
+        # The cancel arrives while the memberships are written; the next progress report obeys it.
+        real_write(*args, **kwargs)
+        Job.objects.filter(status=JobStatus.RUNNING).update(cancel_requested=True)
+
+    monkeypatch.setattr(services, "_write_memberships", write_then_cancel)
+    job = run_job(as_of=planted.as_of.isoformat(), k=4)
+
+    assert job.status == JobStatus.CANCELLED
+    assert segmentation_run_current() == served
+    cancelled = SegmentationRun.objects.exclude(pk=served.pk).get()
+    assert cancelled.status == RunStatus.FAILED
+    assert SegmentMembership.objects.filter(run=cancelled).count() == 0
+    assert SegmentMembership.objects.filter(run=served).count() == 600
