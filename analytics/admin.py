@@ -66,14 +66,14 @@ class PurchaserDayAdmin(_ReadOnly):
 
 @admin.register(ProductMonthly)
 class ProductMonthlyAdmin(_ReadOnly):
-    list_display = ("month", "product", "views", "purchases", "units", "revenue_pence", "orders")
+    list_display = ("month", "product", "views", "units", "revenue_pence")
     raw_id_fields = ("product",)
     list_select_related = ("product",)
 
 
 @admin.register(ProductWeekly)
 class ProductWeeklyAdmin(_ReadOnly):
-    list_display = ("week", "product", "views", "purchases", "units", "revenue_pence", "orders")
+    list_display = ("week", "product", "views", "units", "revenue_pence")
     raw_id_fields = ("product",)
     list_select_related = ("product",)
 

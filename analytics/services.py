@@ -29,6 +29,7 @@ from .models import (
 )
 
 ADDITIVE_COLUMNS = list(additive_aggregates())
+TOP_COLUMNS = ["revenue_pence", "units", "views"]
 # Above this many affected customers, recomputing every customer at once is cheaper than by chunks.
 _PURCHASER_CHUNK = 2000
 _PURCHASER_FULL_ABOVE = 50_000
@@ -170,10 +171,10 @@ def _product_periods_refresh(d0: date | None, d1: date | None, products: list[in
             days.order_by()
             .annotate(rollup_period=trunc("day"), rollup_product=F("product_id"))
             .values("rollup_period", "rollup_product")
-            .annotate(**{c: Sum(c) for c in ADDITIVE_COLUMNS})
-            .values("rollup_period", "rollup_product", *ADDITIVE_COLUMNS)
+            .annotate(**{c: Sum(c) for c in TOP_COLUMNS})
+            .values("rollup_period", "rollup_product", *TOP_COLUMNS)
         )
-        _insert_select(model, [period, "product", *ADDITIVE_COLUMNS], cells)
+        _insert_select(model, [period, "product", *TOP_COLUMNS], cells)
 
 
 def _insert_scope_daily(events: QuerySet, daily: QuerySet) -> None:
