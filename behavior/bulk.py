@@ -192,6 +192,8 @@ FROM c
 def _store_postgres(*, columns, chunks, header, first_index, max_errors, on_bytes) -> EventsOutcome:
     out = EventsOutcome()
     with connection.cursor() as cur:
+        # The ordered insert and the hash joins of a big file stay in memory (this transaction only).
+        cur.execute("SET LOCAL work_mem = '256MB'")
         cur.execute("DROP TABLE IF EXISTS pg_temp.ingest_stage, pg_temp.ingest_checked")
         cur.execute(
             "CREATE TEMP TABLE ingest_stage (line bigint GENERATED ALWAYS AS IDENTITY, "
