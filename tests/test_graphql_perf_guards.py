@@ -1,0 +1,144 @@
+"""The speed-ups of config/graphql_speed.py and config/schema.py keep answers and limits exactly as they were.
+
+Each test compares the service schema with a schema built from the same types the stock way
+(strawberry's executor, DjangoOptimizerExtension as middleware, no fast resolvers), or checks a
+cache/limit directly.
+"""
+
+from decimal import Decimal
+from unittest import mock
+
+import pytest
+import strawberry
+from django.db import connection
+from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
+from strawberry.django.context import StrawberryDjangoContext
+from strawberry_django.optimizer import DjangoOptimizerExtension
+
+from catalog.models import Product
+from config import schema as service
+from tests import factories
+
+PAGE = """
+query($first: Int, $after: String, $filters: ProductFilter) {
+  products(first: $first, after: $after, filters: $filters) {
+    totalCount
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { cursor node { id pk sku name description price currency stock attributes isActive brand
+                          createdAt updatedAt category { id name slug parent { id name } } } }
+  }
+}
+"""
+
+
+@pytest.fixture
+def stock_schema():
+    return strawberry.Schema(query=service.Query, mutation=service.Mutation, extensions=[DjangoOptimizerExtension])
+
+
+def _run(schema, query, variables=None, user=None):
+    from django.contrib.auth.models import AnonymousUser
+
+    request = RequestFactory().post("/graphql/")
+    request.user = user or AnonymousUser()
+    return schema.execute_sync(query, variable_values=variables,
+                               context_value=StrawberryDjangoContext(request=request, response=None))
+
+
+@pytest.fixture
+def shop(db):
+    root = factories.category("Root")
+    leaf = factories.category("Leaf", parent=root)
+    factories.product("P-1", name="Alpha", price="1.50", category=leaf, brand="Acme", attributes={"a": [1, None]})
+    factories.product("P-2", name="Beta", price="2.00", category=root, brand="")  # category without parent
+    factories.product("P-3", name="Gamma", price="0.00", category=None, is_active=False)  # no category
+    return {"root": root, "leaf": leaf}
+
+
+def test_products_page_is_identical_to_the_stock_schema(shop, stock_schema):
+    for variables in ({"first": 2}, {"first": 10}, {"first": 1, "after": "YXJyYXljb25uZWN0aW9uOjA="},
+                      {"filters": {"category": str(shop["root"].pk)}}):
+        fast = _run(service.schema, PAGE, variables)
+        stock = _run(stock_schema, PAGE, variables)
+        assert fast.errors is None and stock.errors is None
+        assert fast.data == stock.data
+    assert fast.data["products"]["totalCount"] == 2
+
+
+def test_fast_paths_are_installed_where_expected():
+    product = service.schema._schema.type_map["Product"].fields
+    assert product["sku"].resolve.fast_path == "column"
+    assert product["category"].resolve.fast_path == "foreign key"
+    assert product["id"].resolve.fast_path == "node id"
+    assert not hasattr(product["pk"].resolve, "fast_path")  # has its own resolver
+    customer = service.schema._schema.type_map["Customer"].fields
+    assert not hasattr(customer["events"].resolve, "fast_path")  # a connection with arguments
+
+
+def test_deferred_column_falls_back_to_the_field_resolver(shop):
+    # A value that is not loaded (deferred) is fetched by strawberry-django's own resolver.
+    product = Product.objects.only("id").get(sku="P-1")
+    resolve = service.schema._schema.type_map["Product"].fields["name"].resolve
+    assert "name" not in product.__dict__
+    assert resolve(product, None) == "Alpha"
+
+
+def test_nullable_relations_and_fields_match_stock(shop, stock_schema):
+    q = "{ products(first: 5) { edges { node { sku category { name parent { name } } } } } }"
+    assert _run(service.schema, q).data == _run(stock_schema, q).data
+
+
+def test_page_costs_two_queries_without_a_window_function(shop):
+    with CaptureQueriesContext(connection) as ctx:
+        body = _run(service.schema, PAGE, {"first": 2})
+    assert body.errors is None
+    sql = [q["sql"] for q in ctx.captured_queries]
+    assert len(sql) == 2
+    assert not any("OVER" in s.upper() for s in sql)
+    assert any("COUNT(*)" in s for s in sql)
+
+
+def test_validation_runs_once_per_document(db):
+    query = "query Once { categories { name } }"
+    with mock.patch("strawberry.schema.schema.validate", wraps=__import__("graphql").validate) as validate:
+        for _ in range(3):
+            assert _run(service.schema, query).errors is None
+    assert validate.call_count <= 1  # 0 if an earlier test already validated this text
+
+
+def test_limits_are_still_enforced_from_the_validation_cache(db):
+    deep = "{ categories { " + "children { " * 12 + "name" + " }" * 12 + " } }"
+    for _ in range(2):  # the second answer comes from the cache
+        result = _run(service.schema, deep)
+        assert "exceeds maximum operation depth" in result.errors[0].message
+    aliases = "{ " + " ".join(f"a{i}: categories {{ name }}" for i in range(16)) + " }"
+    for _ in range(2):
+        assert "aliases found" in _run(service.schema, aliases).errors[0].message.lower()
+
+
+def test_changed_limit_settings_take_effect(db, settings):
+    settings.GRAPHQL_MAX_DEPTH = 2
+    result = _run(service.schema, "{ categories { children { children { name } } } }")
+    assert "exceeds maximum operation depth" in result.errors[0].message
+
+
+def test_unexpected_errors_are_still_masked(db):
+    with mock.patch("catalog.schema.Category.objects.all", side_effect=RuntimeError("secret internals")):
+        result = _run(service.schema, "{ categories { name } }")
+    assert result.errors[0].message == "Unexpected error."
+
+
+def test_permissions_still_apply_to_fast_columns(db):
+    factories.customer("C1", country="GB")
+    result = _run(service.schema, "{ customers(first: 1) { edges { node { externalId country } } } }")
+    assert result.data is None or result.data.get("customers") is None
+    assert result.errors
+
+
+@pytest.mark.django_db
+def test_prices_keep_two_decimals():
+    factories.product("D-1", price="3.10")
+    result = _run(service.schema, "{ products(first: 1) { edges { node { price } } } }")
+    assert result.data["products"]["edges"][0]["node"]["price"] == "3.10"
+    assert Product.objects.get(sku="D-1").price == Decimal("3.10")
