@@ -222,6 +222,16 @@ def _fast_resolver(model: type, origin: type, gql_field: Any, field: Any) -> Cal
     return None
 
 
+def _is_relay_container_attribute(origin: Any, field: Any) -> bool:
+    """A resolver-less field of strawberry's own relay Edge / PageInfo types."""
+    return (
+        isinstance(origin, type)
+        and issubclass(origin, (relay.Edge, relay.PageInfo))
+        and field.base_resolver is None
+        and not field.extensions
+    )
+
+
 def use_fast_resolvers(schema: Any) -> dict[str, int]:
     """Cheaper resolvers for the fields where strawberry's generic path does trivial work.
 
@@ -255,6 +265,8 @@ def use_fast_resolvers(schema: Any) -> dict[str, int]:
             if gql_field.resolve is None or field is None:
                 continue
             fast = _fast_resolver(django_def.model, origin, gql_field, field) if django_def else None
+            if fast is None and _is_relay_container_attribute(origin, field):
+                continue  # an Edge's node, a PageInfo flag: plain attributes, never a QuerySet
             if fast is not None:
                 gql_field.resolve = fast
                 kind = fast.fast_path  # type: ignore[attr-defined]
