@@ -62,12 +62,13 @@ def main() -> None:
         run_one(args[1], args[2:])
         return
     names = [a for a in args if not a.startswith("-")] or available()
+    flags = [a for a in args if a.startswith("-")]  # passed to every benchmark's main(argv)
     unknown = sorted(set(names) - set(available()))
     if unknown:
         sys.exit(f"unknown benchmark(s): {', '.join(unknown)}; available: {', '.join(available())}")
     failed = []
     for name in names:
-        code = subprocess.call([sys.executable, "-m", "bench", "--one", name])
+        code = subprocess.call([sys.executable, "-m", "bench", "--one", name, *flags])
         if code:
             failed.append(name)
     if failed:
