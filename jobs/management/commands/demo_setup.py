@@ -1,17 +1,22 @@
 """Brings a fresh database to a state where every query has an answer, and does nothing twice.
 
 1. an `admin` superuser (password from DEMO_ADMIN_PASSWORD, default "admin") for the admin and GraphiQL;
-2. the demo dataset (UCI Online Retail) through the normal import path, once;
+2. the demo dataset (UCI Online Retail) through the normal import path, once; where the dataset is not
+   on disk (settings.DEMO_DATA_PATH), a seeded synthetic shop instead, so the service still starts
+   with data on any machine;
 3. one successful run of every model-building job kind (recommender, segmentation, forecast), run
    in this process so the service starts with models in place.
 """
 
 import os
+from pathlib import Path
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management import call_command, get_commands
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from behavior.models import Event
 from jobs.models import Job, JobStatus
 from jobs.registry import all_kinds
 from jobs.services import job_execute
@@ -29,8 +34,14 @@ class Command(BaseCommand):
             password = os.environ.get("DEMO_ADMIN_PASSWORD", "admin")
             User.objects.create_superuser("admin", "admin@example.com", password)
             self.stdout.write(f"==> created superuser admin / {password}")
-        if "load_demo_data" in get_commands():
+        if Path(str(settings.DEMO_DATA_PATH)).exists():
             call_command("load_demo_data", stdout=self.stdout, stderr=self.stderr)
+        elif Event.objects.exists():
+            self.stdout.write(f"==> no demo dataset at {settings.DEMO_DATA_PATH}; the stored events are used")
+        else:
+            self.stdout.write(f"==> no demo dataset at {settings.DEMO_DATA_PATH} (set DEMO_DATA_PATH); "
+                              "generating a synthetic shop instead")
+            call_command("generate_synthetic", stdout=self.stdout, stderr=self.stderr)
         if skip_jobs:
             return
         for kind in sorted(all_kinds()):
