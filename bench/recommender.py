@@ -189,7 +189,8 @@ def quality_table(data, version) -> None:
     add("discovery", f"EASE (lambda {best_lam:g})", ease_m["discovery"])
     add("discovery", "implicit ALS (64 factors, bm25)", als_m["discovery"])
     add("next basket", f"served: LightFM + own history (alpha {version.info['blend_alpha']:g}, "
-                       f"half-life {version.info.get('history_half_life_days', 0):g} d)", nb["served"])
+                       f"half-life {version.info.get('history_half_life_days', 0):g} d, "
+                       f"trend weight {version.info.get('trend_weight', 0):g})", nb["served"])
     add("next basket", "LightFM alone", nb["model"])
     add("next basket", "buy again", nb["buy_again"])
     add("next basket", "popularity", nb["popularity"])
@@ -260,6 +261,7 @@ def bench_serving(n_products: int, calls: int) -> None:
             item_category=np.array([p.category_id for p in sorted(products, key=lambda p: p.pk)], dtype=np.int64),
             popular_recent=rng.random(len(item_ids)).astype(np.float32), blend_alpha=np.array(2.0, dtype=np.float32),
             history_half_life=np.array(90.0, dtype=np.float32),
+            trend=rng.random(len(item_ids)).astype(np.float32), trend_weight=np.array(1.0, dtype=np.float32),
         )
         path, size = serving.artifact_save(name="recommender/bench-serving.npz", artifact=artifact)
         try:

@@ -17,6 +17,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -330,11 +331,13 @@ def auc_scores(scores: np.ndarray, truth: sp.csr_matrix) -> np.ndarray:
 
 def evaluate(
     scorer: Scorer, *, users: np.ndarray, truth: sp.csr_matrix, excluded: sp.csr_matrix | None, n_items: int,
-    k: int = 10, batch: int = 512, with_auc: bool = True,
+    k: int = 10, batch: int = 512, with_auc: bool = True, per_user: dict[str, np.ndarray] | None = None,
 ) -> dict[str, float]:
     """Mean precision/recall/nDCG@k, AUC and catalogue coverage of a scorer for the given users.
 
     ``truth`` and ``excluded`` are indexed by user row (the full user space), ``users`` selects rows.
+    Given a ``per_user`` dict, it is filled with each ranking metric's per-user values (``"ndcg@10"``: array
+    in ``users`` order), for paired comparisons.
     """
     users = np.asarray(users, dtype=np.int64)
     sums = {"precision": 0.0, "recall": 0.0, "ndcg": 0.0}
@@ -351,10 +354,16 @@ def evaluate(
         block_truth = truth[rows]
         for name, values in ranking_metrics(best, block_truth, k).items():
             sums[name] += float(values.sum())
+            if per_user is not None:
+                per_user.setdefault(f"{name}@{k}", []).append(values)  # type: ignore[attr-defined]
         if with_auc:
             aucs = auc_scores(scores, block_truth)
             auc_total += float(np.nansum(aucs))
             auc_n += int(np.isfinite(aucs).sum())
+    if per_user is not None:
+        for name in sums:
+            parts = per_user.get(f"{name}@{k}", [])
+            per_user[f"{name}@{k}"] = np.concatenate(parts) if len(parts) else np.zeros(0)
     n = max(len(users), 1)
     out = {f"{name}@{k}": sums[name] / n for name in sums}
     out["auc"] = auc_total / auc_n if auc_n else float("nan")
@@ -396,9 +405,25 @@ def history_weights(age_days: np.ndarray, half_life_days: float) -> np.ndarray:
     return np.power(0.5, age / half_life_days) if half_life_days else np.ones_like(age)
 
 
-def history_strength(history_row_counts: np.ndarray) -> np.ndarray:
-    """How strongly own history pushes an item up in the blend: log of 1 + (decayed) times bought."""
-    return np.log1p(history_row_counts)
+def history_strength(history_row_counts: np.ndarray, trend: np.ndarray | None = None,
+                     trend_weight: float = 0.0) -> np.ndarray:
+    """How strongly own history pushes an item up in the blend: log of 1 + (decayed) times bought, plus, for
+    items the customer has bought, ``trend_weight`` times how much everybody is buying the item lately
+    (``trend``, 0..1): of a customer's usual items, the ones in season come back first."""
+    strength = np.log1p(history_row_counts)
+    if trend is not None and trend_weight:
+        strength = strength + np.where(history_row_counts > 0, np.float32(trend_weight) * trend, 0.0)
+    return strength
+
+
+TREND_HALF_LIFE_DAYS = 30.0
+
+
+def trend(recent_purchases: sp.csr_matrix) -> np.ndarray:
+    """Per item, everybody's purchase lines weighted by age (``TREND_HALF_LIFE_DAYS`` half-life), scaled to 0..1."""
+    volume = np.asarray(recent_purchases.sum(axis=0), dtype=np.float64).ravel()
+    top = volume.max() if len(volume) else 0.0
+    return (volume / top if top > 0 else volume).astype(np.float32)
 
 
 def standardise_rows(scores: np.ndarray) -> np.ndarray:
@@ -410,29 +435,57 @@ def standardise_rows(scores: np.ndarray) -> np.ndarray:
     return ((scores - mean) / np.maximum(std, 1e-6)).astype(np.float32)
 
 
-def blend_scorer(model: Scorer, history: sp.csr_matrix, alpha: float) -> Scorer:
+def blend_scorer(model: Scorer, history: sp.csr_matrix, alpha: float, trend: np.ndarray | None = None,
+                 trend_weight: float = 0.0) -> Scorer:
     """Next basket: the model's standardised score plus ``alpha`` times the own-history strength."""
 
     def score(rows: np.ndarray) -> np.ndarray:
-        own = history_strength(history[rows].toarray()).astype(np.float32)
+        own = history_strength(history[rows].toarray(), trend, trend_weight).astype(np.float32)
         return standardise_rows(model(rows)) + np.float32(alpha) * own
 
     return score
 
 
 BLEND_GRID = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 1000.0)
+TREND_GRID = (0.0, 0.5, 1.0, 2.0)
 HISTORY_HALF_LIVES = (0.0, 30.0, 90.0, 365.0)
 
 
-def tune_blend(model: Scorer, history: sp.csr_matrix, *, users: np.ndarray, truth: sp.csr_matrix, n_items: int,
-               metric: str = "ndcg@10", grid: Sequence[float] = BLEND_GRID) -> tuple[float, dict[float, float]]:
-    """The blend weight that maximises ``metric`` on the (validation) users; ties go to the smaller weight."""
-    results = {}
-    for alpha in grid:
-        results[alpha] = evaluate(blend_scorer(model, history, alpha), users=users, truth=truth, excluded=None,
-                                  n_items=n_items, with_auc=False)[metric]
-    best = max(grid, key=lambda a: (results[a], -a))
-    return best, results
+REFERENCE_BLEND = (0.0, 1000.0)  # (history half-life, alpha), no trend: own items first by count, then the model
+
+
+def tune_blend(model: Scorer, histories: dict[float, sp.csr_matrix], *, users: np.ndarray, truth: sp.csr_matrix,
+               n_items: int, trend: np.ndarray | None = None, metric: str = "ndcg@10",
+               grid: Sequence[float] = BLEND_GRID, trend_grid: Sequence[float] = TREND_GRID) -> dict[str, Any]:
+    """Choose the next-basket blend (history half-life, trend weight, blend weight) on the (validation) users.
+
+    Every combination of ``histories`` (half-life -> decayed purchases) x ``trend_grid`` x ``grid`` is scored.
+    The reference (no decay if it is among the histories, no trend, weight 1000: the customer's own items
+    first by how often they were bought, then the model's picks) is kept unless the best combination beats
+    it by more than one standard error of their paired per-user difference (the one-standard-error rule):
+    with a few hundred validation users, smaller gains are noise. Ties go to the smaller weights.
+    """
+    trend_grid = trend_grid if trend is not None else (0.0,)
+    results: dict[tuple[float, float, float], float] = {}
+    values: dict[tuple[float, float, float], np.ndarray] = {}
+    for h, history in histories.items():
+        for gamma in trend_grid:
+            for alpha in grid:
+                per: dict[str, np.ndarray] = {}
+                results[(h, gamma, alpha)] = evaluate(
+                    blend_scorer(model, history, alpha, trend, gamma), users=users, truth=truth, excluded=None,
+                    n_items=n_items, with_auc=False, per_user=per)[metric]
+                values[(h, gamma, alpha)] = per[metric]
+    best = max(results, key=lambda key: (results[key], -key[1], -key[2]))
+    reference = (REFERENCE_BLEND[0] if REFERENCE_BLEND[0] in histories else next(iter(histories)), 0.0, max(grid))
+    diff = values[best] - values[reference]
+    se = float(diff.std(ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else float("inf")
+    gain = float(diff.mean()) if len(diff) else 0.0
+    chosen = best if gain > se else reference
+    name = "{:g}/{:g}/{:g}".format
+    return {"half_life": chosen[0], "trend_weight": chosen[1], "alpha": chosen[2], "table": results,
+            "rule": {"best": name(*best), "reference": name(*reference), "gain": gain, "standard_error": se,
+                     "chosen": name(*chosen), "key": "half-life/trend weight/alpha"}}
 
 
 def ease_fit(matrix: sp.csr_matrix, lam: float = 250.0) -> np.ndarray:
@@ -560,6 +613,8 @@ class Artifact:
     popular_recent: np.ndarray
     blend_alpha: np.ndarray
     history_half_life: np.ndarray
+    trend: np.ndarray
+    trend_weight: np.ndarray
 
     def arrays(self) -> dict[str, np.ndarray]:
         return dict(self.__dict__)
@@ -610,6 +665,10 @@ class Prepared:
     test_nb_users: np.ndarray
     test_nb_truth: sp.csr_matrix
     popular_recent: np.ndarray
+    # everybody's recent buying per item (0..1) as known at validation / test time / the end of the data
+    trend_val: np.ndarray
+    trend_test: np.ndarray
+    trend_all: np.ndarray
     n_events: int
 
     @property
@@ -704,6 +763,10 @@ def prepare(frames: Frames, params: PipelineParams) -> Prepared:
         val_users=val_users, val_truth=val_truth, val_nb_users=val_nb_users, val_nb_truth=val_nb_truth,
         test_users=test_users, test_truth=test_truth, test_nb_users=test_nb_users, test_nb_truth=test_nb_truth,
         popular_recent=popularity(purchases(recent) if not recent.empty else purchases(events)),
+        # no purchase on or after the validation window's start may inform the validation trend
+        trend_val=trend(purchases(_split_rows(events, None, split.fit_end), split.fit_end, TREND_HALF_LIFE_DAYS)),
+        trend_test=trend(purchases(pre_test, split.test_start, TREND_HALF_LIFE_DAYS)),
+        trend_all=trend(purchases(events, split.end, TREND_HALF_LIFE_DAYS)),
         n_events=int(len(events)),
     )
 
@@ -745,18 +808,21 @@ def run_pipeline(frames: Frames, params: PipelineParams,
 
     # the next-basket blend (weight, history half-life) is chosen on the validation users only,
     # never on the test window
-    half_life, alpha, alpha_table, best = next(iter(data.own_val)), 0.0, {}, -1.0
+    half_life, trend_weight, alpha = (
+        REFERENCE_BLEND[0] if REFERENCE_BLEND[0] in data.own_val else next(iter(data.own_val)), 0.0, BLEND_GRID[-1])
+    alpha_table: dict[str, float] = {}
+    blend_rule: dict[str, Any] = {"chosen": f"{half_life:g}/0/{alpha:g}", "why": "no validation users"}
     if len(data.val_nb_users):
-        for h, own in data.own_val.items():
-            a, table = tune_blend(model_scorer, own, users=data.val_nb_users, truth=data.val_nb_truth,
-                                  n_items=data.n_items, metric=f"ndcg@{k}")
-            alpha_table.update({f"{h:g}/{x:g}": v for x, v in table.items()})
-            if table[a] > best:
-                half_life, alpha, best = h, a, table[a]
+        tuned = tune_blend(model_scorer, data.own_val, users=data.val_nb_users, truth=data.val_nb_truth,
+                           n_items=data.n_items, trend=data.trend_val, metric=f"ndcg@{k}")
+        half_life, trend_weight, alpha = tuned["half_life"], tuned["trend_weight"], tuned["alpha"]
+        blend_rule = tuned["rule"]
+        alpha_table = {f"{h:g}/{g:g}/{x:g}": v for (h, g, x), v in tuned["table"].items()}
     progress(0.05 + 0.8 * stage1.epochs_run / total_epochs, "evaluating on the held-out window")
     pop = popularity(data.hist_test)
     served = evaluate_both(data, discovery=model_scorer,
-                           next_basket=blend_scorer(model_scorer, data.own_test[half_life], alpha),
+                           next_basket=blend_scorer(model_scorer, data.own_test[half_life], alpha, data.trend_test,
+                                                    trend_weight),
                            k=k)
     popular = evaluate_both(data, discovery=popularity_scorer(pop), next_basket=popularity_scorer(pop), k=k)
     evals = {
@@ -798,6 +864,8 @@ def run_pipeline(frames: Frames, params: PipelineParams,
         popular_recent=data.popular_recent.astype(np.float32),
         blend_alpha=np.array(alpha, dtype=np.float32),
         history_half_life=np.array(half_life, dtype=np.float32),
+        trend=data.trend_all.astype(np.float32),
+        trend_weight=np.array(trend_weight, dtype=np.float32),
     )
     timings["total"] = time.perf_counter() - t0
     split = data.split
@@ -810,7 +878,9 @@ def run_pipeline(frames: Frames, params: PipelineParams,
                    "test_users_next_basket": int(len(data.test_nb_users))},
         "best_epoch": stage1.best_epoch, "epochs_run": stage1.epochs_run,
         "validation_history": stage1.history, "blend_alpha": alpha, "history_half_life_days": half_life,
-        "blend_validation": {f"half-life/alpha {key}": v for key, v in alpha_table.items()},
+        "trend_weight": trend_weight, "trend_half_life_days": TREND_HALF_LIFE_DAYS,
+        "blend_validation": {f"half-life/trend/alpha {key}": v for key, v in alpha_table.items()},
+        "blend_rule": blend_rule,
         "timings": timings,
     }
     return PipelineResult(artifact=artifact, metrics=evals, info=info)

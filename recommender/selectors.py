@@ -191,7 +191,8 @@ def recommendations_for(
         elif known.any():
             own = np.zeros(len(model.item_ids), dtype=np.float64)
             np.add.at(own, cols[known], engine.history_weights(customer.age_days[known], model.history_half_life_days))
-            scores = engine.standardise_rows(scores) + np.float32(model.blend_alpha) * engine.history_strength(own)
+            scores = engine.standardise_rows(scores) + np.float32(model.blend_alpha) * engine.history_strength(
+                own, model.trend, model.trend_weight)
     allowed = _allowed_mask(model, category_id)
     if allowed is not None:
         scores = np.where(allowed, scores, engine.NEG_INF)

@@ -44,6 +44,8 @@ class LoadedModel:
     popular_recent: np.ndarray
     blend_alpha: float
     history_half_life_days: float
+    trend: np.ndarray
+    trend_weight: float
 
     @classmethod
     def from_arrays(cls, version_id: int, arrays: dict[str, np.ndarray]) -> LoadedModel:
@@ -68,6 +70,9 @@ class LoadedModel:
             blend_alpha=float(arrays["blend_alpha"]),
             # artifacts written before the half-life was tuned used 90 days
             history_half_life_days=float(arrays["history_half_life"]) if "history_half_life" in arrays else 90.0,
+            # artifacts written before the trend term had none
+            trend=(arrays["trend"] if "trend" in arrays else np.zeros(len(arrays["item_ids"]))).astype(np.float32),
+            trend_weight=float(arrays["trend_weight"]) if "trend_weight" in arrays else 0.0,
         )
 
     def user_vector_from_features(self, names: list[str]) -> np.ndarray | None:

@@ -109,3 +109,46 @@ def test_identity_share_gives_the_identity_that_share_of_the_row():
     matrix, vocab = engine.feature_matrix([["a", "b"], []], identity_share=0.5)
     assert vocab == ["a", "b"]
     assert matrix.toarray() == pytest.approx(np.array([[0.5, 0.0, 0.25, 0.25], [0.0, 1.0, 0.0, 0.0]]))
+
+
+def test_trend_lifts_own_items_in_season_and_leaves_other_items_alone():
+    # given one customer who bought items 0 and 1 once each; item 1 is what everybody buys lately
+    model = engine.popularity_scorer(np.array([0.3, 0.2, 0.9, 0.0], dtype=np.float32))
+    history = csr([[1, 1, 0, 0]])
+    trend = engine.trend(csr([[0, 4, 1, 0], [1, 6, 1, 0]]))
+    assert trend.tolist() == pytest.approx([0.1, 1.0, 0.2, 0.0])
+    # then: without the trend the model breaks the tie (0 before 1); with it, the item in season leads
+    assert engine.top_k(engine.blend_scorer(model, history, 1000.0)(np.array([0])), 2).tolist() == [[0, 1]]
+    lifted = engine.blend_scorer(model, history, 1000.0, trend, 0.5)(np.array([0]))
+    assert engine.top_k(lifted, 4).tolist() == [[1, 0, 2, 3]]
+    # and an item the customer never bought gets nothing from the trend
+    assert lifted[0, 2] == pytest.approx(engine.blend_scorer(model, history, 1000.0)(np.array([0]))[0, 2])
+
+
+def _repeat_buyers(n_users: int, seed: int, trending_truth: bool):
+    """Users who bought items 0 and 1 once each; the truth is item 1 (in season) or a coin flip."""
+    rng = np.random.default_rng(seed)
+    history = sp.csr_matrix(np.tile([1.0, 1.0, 0.0, 0.0, 0.0], (n_users, 1)))
+    wanted = np.ones(n_users, dtype=int) if trending_truth else rng.integers(0, 2, n_users)
+    truth = sp.csr_matrix((np.ones(n_users), (np.arange(n_users), wanted)), shape=(n_users, 5))
+    # the model prefers item 0 for everyone; the trend says item 1
+    model = engine.popularity_scorer(np.array([0.5, 0.4, 0.3, 0.2, 0.1], dtype=np.float32))
+    return model, {0.0: history}, truth, np.array([0.2, 1.0, 0.0, 0.0, 0.0], dtype=np.float32)
+
+
+def test_tune_blend_takes_the_trend_when_validation_shows_a_clear_gain():
+    model, histories, truth, trend = _repeat_buyers(200, 0, trending_truth=True)
+    tuned = engine.tune_blend(model, histories, users=np.arange(200), truth=truth, n_items=5, trend=trend)
+    assert tuned["trend_weight"] > 0
+    assert tuned["rule"]["gain"] > tuned["rule"]["standard_error"] > 0
+
+
+def test_tune_blend_keeps_the_reference_when_the_gain_is_noise():
+    # given a truth that is a coin flip between the two own items: whichever order wins on these users
+    # wins by chance
+    model, histories, truth, trend = _repeat_buyers(200, 3, trending_truth=False)
+    tuned = engine.tune_blend(model, histories, users=np.arange(200), truth=truth, n_items=5, trend=trend)
+    rule = tuned["rule"]
+    assert rule["best"] != rule["reference"]  # the noise did favour another blend on these users
+    assert (tuned["half_life"], tuned["trend_weight"], tuned["alpha"]) == (0.0, 0.0, max(engine.BLEND_GRID))
+    assert rule["chosen"] == rule["reference"] and rule["gain"] <= rule["standard_error"]
