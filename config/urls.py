@@ -1,12 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path
-from strawberry.django.views import GraphQLView
 
 from .schema import schema
+from .views import ShopGraphQLView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    # Session-authenticated, so Django's CSRF check stays on (GraphiQL sends the token).
     path("segments/", include("segments.urls")),  # audience CSV exports (staff only)
-    path("graphql/", GraphQLView.as_view(schema=schema, graphql_ide="graphiql")),
+    # CSRF is checked for requests with a session cookie (staff, GraphiQL), not for anonymous front ends.
+    path("graphql/", ShopGraphQLView.as_view(schema=schema, graphql_ide="graphiql")),
 ]

@@ -133,7 +133,6 @@ def test_customer_without_a_served_run_has_no_segment(planted, analyst):
         "segment": None, "rfmScore": None}
 
 
-@pytest.mark.urls("tests.segments.urls")
 def test_audience_export_streams_the_members_as_csv(served, client):
     at_risk = served.segments.get(label="At risk")
     gql = GraphQLClient(client, make_staff("marketer", perms=("segments.view_segment", "segments.export_segment")))
@@ -151,7 +150,6 @@ def test_audience_export_streams_the_members_as_csv(served, client):
     assert all(r[0].startswith("ATR") and r[-1] == "At risk" for r in rows[1:])
 
 
-@pytest.mark.urls("tests.segments.urls")
 def test_audience_export_needs_the_export_permission(served, client):
     client.force_login(make_staff("viewer", perms=("segments.view_segment",)))
     at_risk = served.segments.get(label="At risk")
