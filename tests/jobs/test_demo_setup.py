@@ -1,0 +1,39 @@
+"""demo_setup: with the demo dataset missing it still leaves a shop with data, models and an admin."""
+
+from io import StringIO
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from behavior.models import Event, ImportReport
+from jobs.models import Job, JobStatus
+
+
+@pytest.mark.django_db
+def test_without_the_dataset_a_synthetic_shop_is_generated_once(settings, tmp_path):
+    settings.DEMO_DATA_PATH = tmp_path / "missing.csv.gz"
+    out = StringIO()
+    call_command("demo_setup", "--skip-jobs", stdout=out)
+    assert "generating a synthetic shop instead" in out.getvalue()
+    assert get_user_model().objects.filter(username="admin", is_superuser=True).exists()
+    events = Event.objects.count()
+    assert events > 10_000
+    assert ImportReport.objects.filter(kind=ImportReport.Kind.SYNTHETIC).count() == 1
+    # a second run uses what is stored and generates nothing more
+    out = StringIO()
+    call_command("demo_setup", "--skip-jobs", stdout=out)
+    assert "the stored events are used" in out.getvalue()
+    assert Event.objects.count() == events
+
+
+@pytest.mark.django_db
+def test_every_model_is_trained_on_the_synthetic_shop_and_reused_the_second_time(settings, tmp_path):
+    settings.DEMO_DATA_PATH = tmp_path / "missing.csv.gz"
+    call_command("demo_setup", stdout=StringIO())
+    jobs = {job.kind: job for job in Job.objects.all()}
+    assert set(jobs) == {"recommender.train", "segments.run", "forecasting.run"}  # not the jobs.* self-checks
+    assert all(job.status == JobStatus.SUCCEEDED for job in jobs.values()), {
+        k: (j.status, j.error_code, j.error_message) for k, j in jobs.items()}
+    call_command("demo_setup", stdout=StringIO())
+    assert Job.objects.count() == 3
