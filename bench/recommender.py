@@ -220,9 +220,10 @@ def bench_serving(n_products: int, calls: int) -> None:
     from recommender import engine, serving
     from recommender.models import ModelStatus, ModelVersion
     from recommender.selectors import recommendations_for, similar_products
+    from recommender.jobs import TrainParams
 
     rng = np.random.default_rng(0)
-    dim, n_customers, per_customer = 48, 2000, 20
+    dim, n_customers, per_customer = TrainParams().components, 2000, 20  # the default embedding size
     with transaction.atomic():  # everything below is rolled back: the demo data stays as it was
         tops = [Category.objects.create(name=f"Bench {t}", slug=f"bench-{t}") for t in range(5)]
         leaves = [Category.objects.create(name=f"Bench {t}.{s}", slug=f"bench-{t}-{s}", parent=tops[t])

@@ -22,12 +22,12 @@ def _number(name: str, value, low: float, high: float, *, integer: bool = False)
 @dataclass
 class TrainParams:
     loss: str = "warp"
-    components: int = 48
+    components: int = 64
     epochs: int = 20
-    learning_rate: float = 0.05
+    learning_rate: float = 0.1
     item_alpha: float = 1e-6
     user_alpha: float = 1e-6
-    max_sampled: int = 10
+    max_sampled: int = 30
     patience: int = 3
     seed: int = 0
     # interaction weight per event kind (0 leaves the kind out); returns are never a positive signal
@@ -35,7 +35,7 @@ class TrainParams:
     weight_add_to_cart: float = 0.4
     weight_view: float = 0.1
     weight_review: float = 0.5
-    identity_share: float = 0.5  # share of a known user's/item's row on its own identity feature
+    identity_share: float = 0.8  # share of a known user's/item's row on its own identity feature
     half_life_days: float = 0.0  # decay of interaction weights with age; 0 = none
     history_half_life_days: float | None = None  # own purchases' decay in the next-basket blend; None: tuned
     test_days: int = 30
