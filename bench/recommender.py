@@ -218,9 +218,9 @@ def bench_serving(n_products: int, calls: int) -> None:
     from behavior.models import Customer, Event
     from catalog.models import Category, Product
     from recommender import engine, serving
+    from recommender.jobs import TrainParams
     from recommender.models import ModelStatus, ModelVersion
     from recommender.selectors import recommendations_for, similar_products
-    from recommender.jobs import TrainParams
 
     rng = np.random.default_rng(0)
     dim, n_customers, per_customer = TrainParams().components, 2000, 20  # the default embedding size
