@@ -135,7 +135,9 @@ def store_events_csv(
 
 _CHECK_SQL = f"""
 CREATE TEMP TABLE ingest_checked AS
-WITH s AS (
+-- MATERIALIZED: computed once per row. Inlined, every reference to ts, qty, price or rating below would
+-- evaluate its regex-and-cast expression again (4x slower on 200k rows).
+WITH s AS MATERIALIZED (
     SELECT line,
         NULLIF(btrim(event_id), '') AS event_id,
         NULLIF(btrim(customer_external_id), '') AS customer,
@@ -148,7 +150,7 @@ WITH s AS (
         COALESCE(btrim(order_ref), '') AS order_ref,
         COALESCE(btrim(session_id), '') AS session_id
     FROM ingest_stage
-), p AS (
+), p AS MATERIALIZED (
     SELECT s.*,
         CASE WHEN ts_text ~ '^{TS_PATTERN}$'
               AND substr(ts_text, 9, 2)::int <= extract(day FROM make_date(substr(ts_text, 1, 4)::int,
