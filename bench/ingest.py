@@ -27,11 +27,17 @@ import pandas as pd
 BATCH = 1000
 
 
-def _events(n: int, products: int, customers: int, seed: int, prefix: str) -> pd.DataFrame:
+def _events(n: int, products: int, customers: int, seed: int, prefix: str,
+            start: pd.Timestamp | None = None, span_seconds: int = 365 * 86400) -> pd.DataFrame:
+    """``n`` events at random times in ``span_seconds`` from ``start`` (default: a year from 2024-01-01);
+    with a start, in time order, as a front end sends them."""
     rng = np.random.default_rng(seed)
     kinds = np.array(["view", "add_to_cart", "purchase", "review", "return"])
     kind = kinds[rng.choice(5, n, p=[0.6, 0.15, 0.15, 0.07, 0.03])]
-    ts = pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta(rng.integers(0, 365 * 86400, n), unit="s")
+    offsets = rng.integers(0, span_seconds, n)
+    if start is not None:
+        offsets = np.sort(offsets)
+    ts = (start or pd.Timestamp("2024-01-01", tz="UTC")) + pd.to_timedelta(offsets, unit="s")
     sale = np.isin(kind, ["purchase", "return"])
     return pd.DataFrame({
         "event_id": [f"{prefix}{i}" for i in range(n)],
@@ -45,6 +51,19 @@ def _events(n: int, products: int, customers: int, seed: int, prefix: str) -> pd
         "order_ref": np.where(sale, "O1", ""),
         "session_id": "s",
     })
+
+
+def _request_bodies(mutation: str, frame: pd.DataFrame) -> list[str]:
+    """The ingestEvents requests for these events, BATCH per request."""
+    items = [
+        {"eventId": r.event_id, "customerExternalId": r.customer_external_id, "productSku": r.product_sku,
+         "kind": r.kind.upper(), "occurredAt": r.occurred_at, "quantity": int(r.quantity),
+         "unitPrice": None if np.isnan(r.unit_price) else f"{r.unit_price:.2f}",
+         "rating": None if pd.isna(r.rating) else int(r.rating), "orderRef": r.order_ref, "sessionId": r.session_id}
+        for r in frame.itertuples()
+    ]
+    return [json.dumps({"query": mutation, "variables": {"e": items[i:i + BATCH]}})
+            for i in range(0, len(items), BATCH)]
 
 
 def main(argv: list[str]) -> None:
@@ -140,15 +159,7 @@ def main(argv: list[str]) -> None:
     mutation = ("mutation($e: [EventInput!]!) { ingestEvents(events: $e) { accepted duplicates rejected "
                 "errors { index code } } }")
     gql = _events(args.graphql_events, args.products, args.customers, seed=2, prefix="gql-")
-    gql_items = [
-        {"eventId": r.event_id, "customerExternalId": r.customer_external_id, "productSku": r.product_sku,
-         "kind": r.kind.upper(), "occurredAt": r.occurred_at, "quantity": int(r.quantity),
-         "unitPrice": None if np.isnan(r.unit_price) else f"{r.unit_price:.2f}",
-         "rating": None if pd.isna(r.rating) else int(r.rating), "orderRef": r.order_ref, "sessionId": r.session_id}
-        for r in gql.itertuples()
-    ]
-    bodies = [json.dumps({"query": mutation, "variables": {"e": gql_items[i:i + BATCH]}})
-              for i in range(0, len(gql_items), BATCH)]
+    bodies = _request_bodies(mutation, gql)
     accepted = 0
     hook["seconds"] = 0.0
     t0 = time.perf_counter()
@@ -160,6 +171,21 @@ def main(argv: list[str]) -> None:
     gql_hook_s = hook["seconds"]
     assert accepted == args.graphql_events, accepted
 
+    # 4. The same, as live traffic: each batch holds the events of the last minutes (the whole run spans
+    # the hour before now), so the rollup refresh touches today only.
+    live = _events(args.graphql_events, args.products, args.customers, seed=3, prefix="live-",
+                   start=pd.Timestamp.now(tz="UTC").floor("s") - pd.Timedelta(hours=1), span_seconds=3600)
+    live_bodies = _request_bodies(mutation, live)
+    accepted = 0
+    hook["seconds"] = 0.0
+    t0 = time.perf_counter()
+    for body in live_bodies:
+        accepted += client.post("/graphql/", body, content_type="application/json").json()["data"]["ingestEvents"][
+            "accepted"]
+    live_s = time.perf_counter() - t0
+    live_hook_s = hook["seconds"]
+    assert accepted == args.graphql_events, accepted
+
     rows = [
         ("bare COPY (baseline)", args.events, bare_s, bare_rate),
         ("import_events, storing", args.events, import_s - import_hook_s, args.events / (import_s - import_hook_s)),
@@ -167,6 +193,9 @@ def main(argv: list[str]) -> None:
         ("ingestEvents x1,000, storing", args.graphql_events, gql_s - gql_hook_s,
          args.graphql_events / (gql_s - gql_hook_s)),
         ("ingestEvents x1,000 + rollups", args.graphql_events, gql_s, args.graphql_events / gql_s),
+        ("live ingestEvents x1,000, storing", args.graphql_events, live_s - live_hook_s,
+         args.graphql_events / (live_s - live_hook_s)),
+        ("live ingestEvents x1,000 + rollups", args.graphql_events, live_s, args.graphql_events / live_s),
     ]
     print(f"{'path':34} {'events':>10} {'seconds':>9} {'events/s':>10} {'x bare':>7}")
     for name, n, seconds, rate in rows:
