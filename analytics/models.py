@@ -167,3 +167,16 @@ class CohortMonthly(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["cohort_month", "month"], name="cohort_monthly_unique")]
+
+
+class PendingRefresh(models.Model):
+    """A window of stored events whose rollup refresh was handed to a worker (ingestEvents with a broker).
+    `analytics.services.rollups_refresh_pending` drains every row in one coalesced refresh."""
+
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    product_ids = models.JSONField(null=True, blank=True, help_text="null: any product")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.start:%Y-%m-%d %H:%M} .. {self.end:%Y-%m-%d %H:%M}"

@@ -4,6 +4,7 @@ idempotent: running them twice leaves the same rows."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
@@ -18,6 +19,7 @@ from .event_exprs import PURCHASE, additive_aggregates, day_window, event_day, l
 from .models import (
     ALL_SCOPE,
     CohortMonthly,
+    PendingRefresh,
     ProductDaily,
     ProductMonthly,
     ProductWeekly,
@@ -28,7 +30,11 @@ from .models import (
     ScopeDaily,
 )
 
+logger = logging.getLogger(__name__)
 ADDITIVE_COLUMNS = list(additive_aggregates())
+# Refreshes delete and re-insert overlapping cells: on PostgreSQL they take this transaction-scoped
+# advisory lock so that two never interleave (SQLite serialises writers by itself).
+_REFRESH_LOCK = 0x616E616C  # "anal"
 TOP_COLUMNS = ["revenue_pence", "units", "views"]
 # Above this many affected customers, recomputing every customer at once is cheaper than by chunks.
 _PURCHASER_CHUNK = 2000
@@ -47,6 +53,7 @@ def rollups_refresh(*, start: datetime, end: datetime, product_ids: Iterable[int
     if products == []:
         return
     with transaction.atomic():
+        _refresh_lock()
         _product_scopes_refresh(product_ids=products)
         window = _events_between(d0, d1)
         cells = window if products is None else window.filter(product_id__in=products)
@@ -85,9 +92,62 @@ def rollups_refresh(*, start: datetime, end: datetime, product_ids: Iterable[int
         _rebuild_counts_from(d0)
 
 
+def rollups_refresh_later(*, start: datetime, end: datetime, product_ids: Iterable[int] | None = None) -> None:
+    """rollups_refresh, but not in the caller's request when a worker can do it.
+
+    With tasks running in-process (the embedded default, tests) this is rollups_refresh itself. With a
+    broker, the window is recorded (in the caller's transaction, so it exists exactly when the events do)
+    and a refresh task is enqueued once the transaction commits: the caller returns after storing, and
+    the rollups catch up within seconds. Windows recorded before a worker gets to them are refreshed
+    together; if the enqueue fails, the periodic refresh (beat) picks the window up.
+    """
+    from celery import current_app
+
+    if current_app.conf.task_always_eager:
+        rollups_refresh(start=start, end=end, product_ids=product_ids)
+        return
+    products = None if product_ids is None else sorted({int(p) for p in product_ids})
+    if products == []:
+        return
+    PendingRefresh.objects.create(start=start, end=end, product_ids=products)
+    transaction.on_commit(_enqueue_refresh)
+
+
+def _enqueue_refresh() -> None:
+    from .tasks import refresh_rollups
+
+    try:
+        refresh_rollups.apply_async(retry=False)
+    except Exception as exc:  # noqa: BLE001 - the pending row stays; beat's periodic refresh drains it
+        logger.warning("rollup refresh could not be enqueued (left pending): %r", exc)
+
+
+def rollups_refresh_pending() -> int:
+    """Refresh every pending window at once (their span, their products' union) and drop them; returns
+    how many windows were drained. Runs under the refresh lock, so concurrent calls drain each row once."""
+    with transaction.atomic():
+        _refresh_lock()
+        pending = list(PendingRefresh.objects.order_by("id"))
+        if not pending:
+            return 0
+        products: set[int] | None = set()
+        for row in pending:
+            products = None if products is None or row.product_ids is None else products | set(row.product_ids)
+        rollups_refresh(start=min(r.start for r in pending), end=max(r.end for r in pending), product_ids=products)
+        PendingRefresh.objects.filter(pk__in=[r.pk for r in pending]).delete()
+    return len(pending)
+
+
+def _refresh_lock() -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_REFRESH_LOCK])
+
+
 def rollups_rebuild() -> None:
     """Recompute every rollup from all events."""
     with transaction.atomic():
+        _refresh_lock()
         for model in _ROLLUPS:
             model.objects.all().delete()
         _product_scopes_refresh(product_ids=None)

@@ -50,6 +50,15 @@ def _events_stored(outcome: EventsOutcome) -> None:
         _after_events_stored(start=outcome.start, end=outcome.end, product_ids=set(outcome.product_ids))
 
 
+def _events_stored_live(outcome: EventsOutcome) -> None:
+    """After a GraphQL batch: the rollup refresh goes to a worker when there is one (see
+    analytics.services.rollups_refresh_later), so the front end does not wait for it."""
+    if outcome.stored and outcome.start is not None:
+        from analytics.services import rollups_refresh_later
+
+        rollups_refresh_later(start=outcome.start, end=outcome.end, product_ids=set(outcome.product_ids))
+
+
 # --- GraphQL batch ---------------------------------------------------------------------------------
 
 
@@ -80,7 +89,7 @@ def events_ingest(*, events: list[dict], limit: int = EVENTS_BATCH_LIMIT) -> Eve
     data = _csv_bytes([_as_text(e.get(name)) for name in EVENT_FIELDS] for e in events)
     with transaction.atomic():
         outcome = store_events_csv(columns=list(EVENT_FIELDS), chunks=[data], header=False, max_errors=len(events))
-        _events_stored(outcome)
+        _events_stored_live(outcome)
     return outcome
 
 

@@ -53,6 +53,23 @@ def _events(n: int, products: int, customers: int, seed: int, prefix: str,
     })
 
 
+def _graphql_run(client, bodies: list[str], expected: int) -> tuple[float, float]:
+    """Post the batches (with a broker: each request stores and records its window), then drain the windows
+    as the worker would. Returns (seconds in requests, seconds of the deferred refresh)."""
+    from analytics.services import rollups_refresh_pending
+
+    accepted = 0
+    t0 = time.perf_counter()
+    for body in bodies:
+        accepted += client.post("/graphql/", body, content_type="application/json").json()["data"]["ingestEvents"][
+            "accepted"]
+    requests_s = time.perf_counter() - t0
+    assert accepted == expected, accepted
+    t0 = time.perf_counter()
+    rollups_refresh_pending()
+    return requests_s, time.perf_counter() - t0
+
+
 def _request_bodies(mutation: str, frame: pd.DataFrame) -> list[str]:
     """The ingestEvents requests for these events, BATCH per request."""
     items = [
@@ -88,6 +105,9 @@ def main(argv: list[str]) -> None:
     args = parser.parse_args(argv)
     if connection.vendor != "postgresql":
         raise SystemExit("bench ingest needs PostgreSQL (DATABASE_URL=postgres://...)")
+    from config.celery import app
+
+    app.conf.task_always_eager = False  # as deployed: ingestEvents hands its rollup refresh to a worker
 
     # Time the post-storage hook (analytics' rollup refresh) separately from storing the events.
     hook = {"seconds": 0.0}
@@ -160,45 +180,30 @@ def main(argv: list[str]) -> None:
                 "errors { index code } } }")
     gql = _events(args.graphql_events, args.products, args.customers, seed=2, prefix="gql-")
     bodies = _request_bodies(mutation, gql)
-    accepted = 0
-    hook["seconds"] = 0.0
-    t0 = time.perf_counter()
-    for body in bodies:
-        response = client.post("/graphql/", body, content_type="application/json")
-        result = response.json()["data"]["ingestEvents"]
-        accepted += result["accepted"]
-    gql_s = time.perf_counter() - t0
-    gql_hook_s = hook["seconds"]
-    assert accepted == args.graphql_events, accepted
+    gql_s, gql_refresh_s = _graphql_run(client, bodies, args.graphql_events)
 
     # 4. The same, as live traffic: each batch holds the events of the last minutes (the whole run spans
     # the hour before now), so the rollup refresh touches today only.
     live = _events(args.graphql_events, args.products, args.customers, seed=3, prefix="live-",
                    start=pd.Timestamp.now(tz="UTC").floor("s") - pd.Timedelta(hours=1), span_seconds=3600)
     live_bodies = _request_bodies(mutation, live)
-    accepted = 0
-    hook["seconds"] = 0.0
-    t0 = time.perf_counter()
-    for body in live_bodies:
-        accepted += client.post("/graphql/", body, content_type="application/json").json()["data"]["ingestEvents"][
-            "accepted"]
-    live_s = time.perf_counter() - t0
-    live_hook_s = hook["seconds"]
-    assert accepted == args.graphql_events, accepted
+    live_s, live_refresh_s = _graphql_run(client, live_bodies, args.graphql_events)
 
     rows = [
         ("bare COPY (baseline)", args.events, bare_s, bare_rate),
         ("import_events, storing", args.events, import_s - import_hook_s, args.events / (import_s - import_hook_s)),
         ("import_events + rollup refresh", args.events, import_s, args.events / import_s),
-        ("ingestEvents x1,000, storing", args.graphql_events, gql_s - gql_hook_s,
-         args.graphql_events / (gql_s - gql_hook_s)),
-        ("ingestEvents x1,000 + rollups", args.graphql_events, gql_s, args.graphql_events / gql_s),
-        ("live ingestEvents x1,000, storing", args.graphql_events, live_s - live_hook_s,
-         args.graphql_events / (live_s - live_hook_s)),
-        ("live ingestEvents x1,000 + rollups", args.graphql_events, live_s, args.graphql_events / live_s),
+        ("ingestEvents x1,000 (requests)", args.graphql_events, gql_s, args.graphql_events / gql_s),
+        ("  + the worker's refresh", args.graphql_events, gql_s + gql_refresh_s,
+         args.graphql_events / (gql_s + gql_refresh_s)),
+        ("live ingestEvents x1,000 (requests)", args.graphql_events, live_s, args.graphql_events / live_s),
+        ("  + the worker's refresh", args.graphql_events, live_s + live_refresh_s,
+         args.graphql_events / (live_s + live_refresh_s)),
     ]
     print(f"{'path':34} {'events':>10} {'seconds':>9} {'events/s':>10} {'x bare':>7}")
     for name, n, seconds, rate in rows:
         print(f"{name:34} {n:>10,} {seconds:>9.1f} {rate:>10,.0f} {rate / bare_rate:>7.2f}")
-    print("'storing' excludes _after_events_stored (the analytics rollup refresh), timed separately.")
+    print("'storing' excludes _after_events_stored (the analytics rollup refresh), timed separately; ingestEvents "
+          "hands its refresh to a worker: 'requests' is what the client waits, and the worker's coalesced "
+          "refresh of all its batches is timed after them.")
     print("goals: import >= 0.50x, GraphQL >= 0.20x (same run, same machine; other jobs may share the CPUs)")

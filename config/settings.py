@@ -156,6 +156,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": JOB_REAP_INTERVAL,
         "options": {"queue": "default", "expires": JOB_REAP_INTERVAL},
     },
+    # ingestEvents hands its rollup refresh to a worker after commit; this drains anything left pending
+    # (an enqueue that failed, a worker that died mid-refresh).
+    "analytics: refresh rollups left pending": {
+        "task": "analytics.tasks.refresh_rollups",
+        "schedule": env.float("ANALYTICS_REFRESH_INTERVAL", default=60.0),
+        "options": {"queue": "default", "expires": 60.0},
+    },
 }
 CELERY_TIMEZONE = "UTC"
 

@@ -97,3 +97,41 @@ def test_the_ingest_events_mutation_updates_what_sales_summary_answers(handmade,
     # then
     assert api(summary)["data"]["salesSummary"] == {"revenue": "67.50", "orders": 5, "customers": 3,
                                                     "conversionRate": 6 / 20}
+
+
+@pytest.fixture
+def broker_mode():
+    """Tasks published instead of run in-process, as in a deployment with a worker."""
+    from config.celery import app
+
+    saved = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    yield
+    app.conf.task_always_eager = saved
+
+
+@pytest.mark.django_db
+def test_with_a_worker_the_batch_records_its_window_and_one_deferred_refresh_catches_up(
+        handmade, broker_mode, django_capture_on_commit_callbacks):
+    from analytics.models import PendingRefresh
+    from analytics.services import rollups_refresh_pending
+
+    week = {"date_from": date(2024, 3, 4), "date_to": date(2024, 3, 10)}
+    before = s.sales_summary(**week).current
+    # when: two batches in different weeks arrive; their refresh is left to a worker (after commit)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        events_ingest(events=[_event(1, "purchase", "A", "2024-03-10T23:30:00Z", "dee", 2, "10.00", "N1")])
+        events_ingest(events=[_event(2, "purchase", "C", "2024-02-27T09:00:00Z", "dee", 1, "7.50", "N2")])
+    # then: the requests stored the events and left the rollups alone; each queued a refresh after commit
+    assert len(callbacks) == 2 and PendingRefresh.objects.count() == 2
+    assert s.sales_summary(**week).current == before
+    # when: the worker's task drains both windows in one refresh
+    assert rollups_refresh_pending() == 2
+    # then: nothing is pending, and the rollups are what a full rebuild gives
+    assert not PendingRefresh.objects.exists()
+    assert str(s.sales_summary(**week).current.revenue) == "72.50"
+    assert s.sales_summary(**week).current == s.sales_summary_raw(**week).current
+    refreshed = snapshot()
+    rollups_rebuild()
+    assert refreshed == snapshot()
+    assert rollups_refresh_pending() == 0
