@@ -1,18 +1,14 @@
-"""Reads: daily demand series built in the database, and the served forecasts."""
+"""Reads: daily demand series (from the analytics rollups), and the served forecasts."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from zoneinfo import ZoneInfo
 
 import numpy as np
-from django.conf import settings
-from django.db.models import Case, DecimalField, F, IntegerField, Max, Min, Sum, Value, When
-from django.db.models.functions import TruncDate
-from django.utils import timezone
 
-from behavior.models import Event, EventKind
+from analytics import selectors as analytics
+from analytics.models import ALL_SCOPE
 from catalog.models import Category, Product
 
 from .models import ForecastRun, ForecastSeries, Measure, Scope
@@ -30,47 +26,21 @@ class SeriesPanel:
     values: np.ndarray  # (series, days)
 
 
-def _shop_tz() -> ZoneInfo:
-    return ZoneInfo(settings.SHOP_TIME_ZONE)
-
-
-def _sales():
-    """Purchases and returns, each with its signed quantity (a return subtracts) and signed revenue."""
-    signed = Case(When(kind=EventKind.RETURN, then=Value(-1) * F("quantity")), default=F("quantity"),
-                  output_field=IntegerField())
-    return (Event.objects.filter(kind__in=[EventKind.PURCHASE, EventKind.RETURN])
-            .annotate(day=TruncDate("occurred_at", tzinfo=_shop_tz()), signed=signed))
-
-
-def _measure_sum(measure: str):
-    if measure == Measure.REVENUE:
-        return Sum(F("signed") * F("unit_price"), output_field=DecimalField(max_digits=20, decimal_places=2))
-    return Sum("signed")
-
-
 def sales_date_range() -> tuple[date, date] | None:
     """The first and last day (shop time zone) with a purchase or return, or None."""
-    bounds = Event.objects.filter(kind__in=[EventKind.PURCHASE, EventKind.RETURN]).aggregate(
-        first=Min("occurred_at"), last=Max("occurred_at"))
-    if bounds["first"] is None:
-        return None
-    tz = _shop_tz()
-    return timezone.localtime(bounds["first"], tz).date(), timezone.localtime(bounds["last"], tz).date()
+    return analytics.net_sales_days()
 
 
 def top_product_ids(*, limit: int | None, start: date | None = None) -> list[int]:
     """Products by net units sold (from ``start``), best first; ``limit=None``: every product that sold."""
-    qs = _sales()
-    if start is not None:
-        qs = qs.filter(day__gte=start)
-    qs = (qs.values("product_id").annotate(net=Sum("signed")).filter(net__gt=0)
-          .order_by("-net", "product_id").values_list("product_id", flat=True))
-    return list(qs if limit is None else qs[:limit])
+    return analytics.top_selling_product_ids(limit=limit, date_from=start)
 
 
 def _fill(rows, start: date, days: int, index_of: dict, n: int) -> np.ndarray:
-    """(key, day, value) aggregate rows into an (n, days) array; days without a row stay 0."""
+    """(key, day, value) cells into an (n, days) array; days without a cell, and keys not in ``index_of``,
+    stay 0."""
     out = np.zeros((n, days))
+    rows = [r for r in rows if r[0] in index_of]
     if not rows:
         return out
     keys, day_list, vals = zip(*rows, strict=True)
@@ -86,43 +56,25 @@ def daily_series(*, measure: str = Measure.UNITS, start: date, end: date,
     """The shop total, every category (its products and its descendants' products) and the given products,
     as daily net units or revenue from ``start`` to ``end`` inclusive, zero where nothing sold.
 
-    Three aggregate queries (by day; by category and day; by product and day); the category tree is
-    rolled up over the per-category daily sums, never over events.
+    Two reads of the daily rollups (scopes: the shop and each category subtree; products), so the cost
+    follows days x series, not the number of events. Revenue is summed in pence and divided once.
     """
     days = (end - start).days + 1
-    total_sum = _measure_sum(measure)
-    sales = _sales().filter(day__gte=start, day__lte=end)
+    measure = Measure(measure).value
+    scale = 100.0 if measure == Measure.REVENUE else 1.0
     keys: list[tuple[str, int | None]] = [TOTAL_KEY]
-    blocks = [_fill([(None, d, v) for d, v in sales.values("day").annotate(v=total_sum).values_list("day", "v")],
-                    start, days, {None: 0}, 1)]
-
+    scope_ids = [ALL_SCOPE]
     if categories:
-        parents = dict(Category.objects.values_list("id", "parent_id"))
-        category_ids = sorted(parents)
-        position = {pk: i for i, pk in enumerate(category_ids)}
-        own = _fill(list(sales.filter(product__category__isnull=False)
-                         .values("product__category_id", "day").annotate(v=total_sum)
-                         .values_list("product__category_id", "day", "v")),
-                    start, days, position, len(category_ids))
-        rolled = own.copy()
-        for pk in category_ids:  # add each category's own sales to every ancestor's
-            seen = {pk}
-            parent = parents[pk]
-            while parent is not None and parent not in seen:
-                rolled[position[parent]] += own[position[pk]]
-                seen.add(parent)
-                parent = parents.get(parent)
+        category_ids = sorted(Category.objects.values_list("id", flat=True))
         keys += [(Scope.CATEGORY.value, pk) for pk in category_ids]
-        blocks.append(rolled)
-
+        scope_ids += category_ids
+    cells = analytics.scope_net_sales(measure=measure, date_from=start, date_to=end)
+    blocks = [_fill(cells, start, days, {pk: i for i, pk in enumerate(scope_ids)}, len(scope_ids))]
     if product_ids:
-        position = {pk: i for i, pk in enumerate(product_ids)}
-        rows = list(sales.filter(product_id__in=product_ids).values("product_id", "day").annotate(v=total_sum)
-                    .values_list("product_id", "day", "v"))
+        cells = analytics.product_net_sales(measure=measure, date_from=start, date_to=end, product_ids=product_ids)
         keys += [(Scope.PRODUCT.value, pk) for pk in product_ids]
-        blocks.append(_fill(rows, start, days, position, len(product_ids)))
-
-    return SeriesPanel(start=start, end=end, keys=keys, values=np.vstack(blocks))
+        blocks.append(_fill(cells, start, days, {pk: i for i, pk in enumerate(product_ids)}, len(product_ids)))
+    return SeriesPanel(start=start, end=end, keys=keys, values=np.vstack(blocks) / scale)
 
 
 # --- served forecasts ------------------------------------------------------------------------------

@@ -11,6 +11,8 @@ from datetime import timedelta
 import numpy as np
 from django.db import transaction
 
+from analytics.services import rollups_refresh_pending
+
 from . import engine
 from .error_codes import ForecastErrorCode
 from .models import ForecastRun, ForecastSeries, Measure, Scope
@@ -49,6 +51,7 @@ def forecast_run(*, measure: str = Measure.UNITS, horizon: int = 28, n_windows: 
     timings: dict[str, float] = {}
     tic = time.perf_counter()
     progress(0.01, "reading sales")
+    rollups_refresh_pending()  # the series are read from the daily rollups: first catch up deferred refreshes
     bounds = sales_date_range()
     if bounds is None:
         raise ForecastFailed(ForecastErrorCode.NO_SALES, "There are no purchases to forecast from.")

@@ -46,6 +46,7 @@ def write_sales(product, values, *, start: date = START, returns: dict[int, int]
 @pytest.fixture
 def shop(db):
     """A parent category with one child; two smooth products (one per category) and a sparse one: 196 days."""
+    from analytics.services import rollups_rebuild
     from tests import factories
 
     home = factories.category("Home")
@@ -53,8 +54,10 @@ def shop(db):
     smooth_a = factories.product("MUG", price="2.50", category=kitchen)
     smooth_b = factories.product("LAMP", price="10.00", category=home)
     rare = factories.product("RARE", price="40.00", category=kitchen)
-    write_sales(smooth_a, planted(days=196, level=40, trend=0.002, seed=1)[1])
+    mug_sales = planted(days=196, level=40, trend=0.002, seed=1)[1]
+    write_sales(smooth_a, mug_sales)
     write_sales(smooth_b, planted(days=196, level=15, trend=0.0, seed=2)[1])
     write_sales(rare, intermittent(days=196, rate=0.15, seed=3))
+    rollups_rebuild()  # what ingestion keeps current; the series are read from it
     return {"home": home, "kitchen": kitchen, "mug": smooth_a, "lamp": smooth_b, "rare": rare,
-            "price": Decimal("2.50")}
+            "price": Decimal("2.50"), "mug_sales": mug_sales}

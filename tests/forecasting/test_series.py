@@ -6,6 +6,7 @@ from datetime import date, datetime, timezone
 
 import pytest
 
+from analytics.services import rollups_rebuild
 from behavior.models import EventKind
 from forecasting.models import Measure
 from forecasting.selectors import daily_series, sales_date_range, top_product_ids
@@ -35,6 +36,7 @@ def hand_made(settings):
     factories.event(customer=None, product=lamp, occurred_at=at("2024-06-04 10:00"), quantity=1)
     factories.event(customer=None, product=loose, occurred_at=at("2024-06-04 11:00"), quantity=5)
     factories.event(customer=None, product=lamp, kind=EventKind.VIEW, occurred_at=at("2024-06-05 11:00"))
+    rollups_rebuild()  # what ingestion keeps current; the series are read from it
     return {"home": home, "kitchen": kitchen, "mug": mug, "lamp": lamp, "loose": loose}
 
 
@@ -68,3 +70,45 @@ def test_revenue_net_of_returns_uses_each_event_price(hand_made):
 def test_top_products_by_net_units(hand_made):
     assert top_product_ids(limit=2) == [hand_made["loose"].pk, hand_made["mug"].pk]
     assert top_product_ids(limit=None) == [hand_made["loose"].pk, hand_made["mug"].pk, hand_made["lamp"].pk]
+
+
+@pytest.fixture
+def broker_mode():
+    """Tasks published instead of run in-process, as in a deployment with a worker."""
+    from config.celery import app
+
+    saved = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    yield
+    app.conf.task_always_eager = saved
+
+
+def test_a_forecast_run_first_catches_up_refreshes_a_worker_has_not_done_yet(
+        shop, broker_mode, django_capture_on_commit_callbacks, monkeypatch):
+    from analytics.models import PendingRefresh
+    from behavior.services import events_ingest
+    from forecasting import services
+
+    # Given the planted shop, and a batch stored while the rollup refresh is left to a worker
+    with django_capture_on_commit_callbacks(execute=False):
+        outcome = events_ingest(events=[{"event_id": "late-1", "product_sku": "MUG", "kind": "purchase",
+                                         "occurred_at": "2024-07-14T12:30:00Z", "quantity": 1000,
+                                         "unit_price": "2.50"}])
+    assert outcome.stored == 1 and PendingRefresh.objects.count() == 1
+    seen = {}
+    real = services.daily_series
+
+    def spy(**kwargs):
+        seen["panel"] = real(**kwargs)
+        return seen["panel"]
+
+    monkeypatch.setattr(services, "daily_series", spy)
+    # When a forecast runs
+    services.forecast_run(horizon=14, top_products=3, n_jobs=1)
+    # Then the pending window was drained and the late 1,000 units are in the last day of the series
+    assert not PendingRefresh.objects.exists()
+    panel = seen["panel"]
+    mug = panel.keys.index(("product", shop["mug"].pk))
+    planted_last_day = shop["mug_sales"][-1]
+    assert panel.values[mug, -1] == planted_last_day + 1000
+    assert panel.values[panel.keys.index(("total", None)), -1] >= 1000
