@@ -8,8 +8,8 @@ benchmark's own database and reused by later runs. Every request goes through Dj
 `Client` and the whole middleware stack with DEBUG=False (as in production: no SQL logging):
 
 - `hand`: a function view written for this benchmark, registered through a bench-only urlconf.
-  It runs the same single SQL query a competent hand-written view would (one `select_related`
-  page of first+1 rows with `COUNT(*) OVER ()` for the total) and builds the same JSON with
+  It runs the same two SQL statements a competent hand-written view would (one `select_related`
+  + `only` page of first+1 rows, and `COUNT(*)` for the total) and builds the same JSON with
   `json.dumps`. Its body is asserted equal to the GraphQL body before anything is timed.
 - `graphql`: the real `/graphql/` URL of the service, with the query below.
 - `stock`: the same schema types behind strawberry's stock `GraphQLView` with the extension list

@@ -142,3 +142,143 @@ def test_prices_keep_two_decimals():
     result = _run(service.schema, "{ products(first: 1) { edges { node { price } } } }")
     assert result.data["products"]["edges"][0]["node"]["price"] == "3.10"
     assert Product.objects.get(sku="D-1").price == Decimal("3.10")
+
+
+# --- related objects completed inside the executor plan, optimizer hints cached ----------------------
+
+FAST_PAGE = """
+query($first: Int) {
+  products(first: $first) {
+    totalCount
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { cursor node { id sku name price brand isActive attributes createdAt
+                          category { id name slug parent { id name parent { id name } } } } }
+  }
+}
+"""
+
+SHAPES = [
+    FAST_PAGE,
+    # aliases, the same field twice (merged), fragments (named and inline), __typename at every level
+    """query($first: Int) { products(first: $first) { edges { node { ...P ... on Product { n2: name }
+         category { __typename name } } } } } fragment P on Product { __typename id s: sku sku category { id } }""",
+    # a field with its own resolver (pk) among the planned ones: the node goes through graphql-core
+    "{ products(first: 10) { edges { node { pk sku category { name } } } } }",
+    # categories as a plain list, their parent by the optimizer's select_related
+    "{ categories { id name parent { id name parent { name } } } }",
+    # a single product from a custom resolver: no select_related, the relation is fetched by its resolver
+    '{ product(sku: "P-1") { id name category { name parent { name } } } }',
+    '{ product(sku: "P-3") { id name category { name parent { name } } } }',
+]
+
+
+def _sql(schema, query, variables=None):
+    with CaptureQueriesContext(connection) as ctx:
+        result = _run(schema, query, variables)
+    return result, [q["sql"] for q in ctx.captured_queries]
+
+
+@pytest.mark.parametrize("query", SHAPES)
+def test_planned_objects_match_stock_in_answers_and_sql(shop, stock_schema, query):
+    variables = {"first": 10} if "$first" in query else None
+    for _ in range(2):  # the second time from the plan's and the optimizer's caches
+        fast, fast_sql = _sql(service.schema, query, variables)
+        stock, stock_sql = _sql(stock_schema, query, variables)
+        assert fast.errors is None and stock.errors is None
+        assert fast.data == stock.data
+        assert fast_sql == stock_sql
+
+
+def test_response_keys_keep_the_selection_order(shop):
+    query = "{ products(first: 1) { edges { node { name category { parent { name } name } id sku } } } }"
+    node = _run(service.schema, query).data["products"]["edges"][0]["node"]
+    assert list(node) == ["name", "category", "id", "sku"]
+    assert list(node["category"]) == ["parent", "name"]
+
+
+def _graphql_core_fields(query, variables=None):
+    from graphql.execution.executor import Executor
+
+    with mock.patch.object(Executor, "execute_field", autospec=True, side_effect=Executor.execute_field) as spy:
+        result = _run(service.schema, query, variables)
+    assert result.errors is None
+    return spy.call_count
+
+
+def test_rows_and_their_related_objects_do_not_go_through_graphql_core(db):
+    parent = factories.category("Parent")
+    child = factories.category("Child", parent=parent)
+    for i in range(6):
+        factories.product(f"R-{i}", category=child if i % 2 else None)
+    # products and totalCount are resolved by graphql-core; every row, node, category and parent is planned
+    assert _graphql_core_fields(FAST_PAGE, {"first": 1}) == _graphql_core_fields(FAST_PAGE, {"first": 6}) == 2
+
+
+def test_a_failed_check_gives_graphql_cores_own_error(shop, stock_schema):
+    # is_type_of refusing the category: graphql-core's error, path and nulls, exactly as the stock schema
+    query = "{ products(first: 3) { edges { node { sku category { name parent { name } } } } } }"
+    results = []
+    for schema in (service.schema, stock_schema):
+        category_type = schema._schema.type_map["Category"]
+        with mock.patch.object(category_type, "is_type_of", lambda obj, info: False):
+            results.append(_run(schema, query))
+    fast, stock = results
+    assert fast.data == stock.data
+    assert [(e.message, e.path) for e in fast.errors] == [(e.message, e.path) for e in stock.errors]
+    assert "Expected value of type 'Category'" in fast.errors[0].message
+
+
+def test_a_null_in_a_non_null_planned_field_gives_graphql_cores_error(shop, stock_schema):
+    query = "{ products(first: 3) { edges { node { sku name } } } }"
+    original = Product.from_db.__func__
+
+    def nameless(cls, db, field_names, values):
+        instance = original(cls, db, field_names, values)
+        if instance.sku == "P-2":
+            instance.__dict__["name"] = None
+        return instance
+
+    with mock.patch.object(Product, "from_db", classmethod(nameless)):
+        fast, stock = _run(service.schema, query), _run(stock_schema, query)
+    assert fast.data == stock.data
+    assert [e.path for e in fast.errors] == [e.path for e in stock.errors] == [["products", "edges", 1, "node", "name"]]
+    assert stock.errors[0].message == "Cannot return null for non-nullable field Product.name."
+    assert fast.errors[0].message == "Unexpected error."  # the service masks it, as before
+
+
+def _hint_walks(query, variables=None):
+    from strawberry_django import optimizer as django_optimizer
+
+    walk = mock.Mock(wraps=django_optimizer._get_model_hints)
+    with mock.patch("config.graphql_speed._get_model_hints", walk), mock.patch.object(
+            django_optimizer, "_get_model_hints", walk):
+        result = _run(service.schema, query, variables)
+    assert result.errors is None
+    return walk.call_count, result
+
+
+def test_optimizer_hints_are_cached_per_document(shop):
+    query = "query Cached { products(first: 2) { edges { node { sku category { name parent { name } } } } } }"
+    _hint_walks(query)
+    walks, result = _hint_walks(query)
+    assert walks == 0
+    assert len(result.data["products"]["edges"]) == 2
+
+
+def test_documents_with_directives_are_optimized_every_time(shop, stock_schema):
+    query = """query($c: Boolean!) { products(first: 3) { edges { node { sku
+                 category @include(if: $c) { name parent { name } } } } } }"""
+    for include in (True, False, True):
+        walks, fast = _hint_walks(query, {"c": include})
+        assert walks > 0
+        _, fast_sql = _sql(service.schema, query, {"c": include})
+        stock, stock_sql = _sql(stock_schema, query, {"c": include})
+        assert fast.data == stock.data and fast_sql == stock_sql
+
+
+def test_prefetching_hints_are_not_cached(shop, stock_schema):
+    query = "query Prefetch { categories { name children { name children { name } } } }"
+    for _ in range(2):
+        walks, fast = _hint_walks(query)
+        assert walks > 0
+        assert fast.data == _run(stock_schema, query).data
