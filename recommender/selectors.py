@@ -9,13 +9,13 @@ from datetime import timedelta
 
 import numpy as np
 import pandas as pd
-from django.db.models import Count, FilteredRelation, Max, Q
+from django.db.models import Count, Max
 
 from behavior.models import Customer, Event, EventKind
 from catalog.models import Product
 from catalog.selectors import category_ancestor_ids, category_descendant_ids
 
-from . import engine
+from . import engine, serving_sql
 from .models import ModelVersion
 from .serving import LoadedModel, loaded_model
 
@@ -90,26 +90,29 @@ class _Visitor:
 
 
 def _visitor(external_id: str) -> _Visitor | None:
-    """The customer and their purchases in one query (a LEFT JOIN limited to purchase events)."""
-    rows = list(
-        Customer.objects.annotate(bought=FilteredRelation("events", condition=Q(events__kind=EventKind.PURCHASE)))
-        .filter(external_id=external_id).order_by()
-        .values_list("id", "country", "attributes", "bought__product_id", "bought__occurred_at")
-    )
-    if not rows:
+    """The customer and their purchases in one statement (a LEFT JOIN limited to purchase events)."""
+    found = serving_sql.customer_with_purchases(external_id)
+    if found is None:
         return None
-    pk, country, attributes = rows[0][0], rows[0][1], rows[0][2]
-    rows = [r for r in rows if r[3] is not None]
+    (pk, country, attributes), purchases = found
     now = time.time()
     return _Visitor(
         pk=pk, country=country or "", attributes=attributes if isinstance(attributes, dict) else {},
-        bought=np.fromiter((r[3] for r in rows), dtype=np.int64, count=len(rows)),
-        age_days=np.fromiter(((now - r[4].timestamp()) / 86400.0 for r in rows), dtype=np.float64, count=len(rows)),
+        bought=np.fromiter((r[0] for r in purchases), dtype=np.int64, count=len(purchases)),
+        age_days=np.fromiter(((now - r[1].timestamp()) / 86400.0 for r in purchases), dtype=np.float64,
+                             count=len(purchases)),
     )
 
 
 def _products_in_order(ids: list[int], scores: list[float], first: int) -> list[Recommendation]:
-    found = {p.pk: p for p in Product.objects.select_related("category").filter(pk__in=ids, is_active=True)}
+    """The first ``first`` of ``ids`` that are active products now, in that order, with their scores.
+
+    Rows are read at request time (never cached), so a price, name or deactivation is seen at once.
+    The ``first`` best candidates are read first; the spare ones only when some of those are gone.
+    """
+    found = serving_sql.active_products(ids[:first])
+    if len(found) < min(first, len(ids)):
+        found.update(serving_sql.active_products(ids[first:]))
     out = []
     for pk, score in zip(ids, scores):
         product = found.get(pk)
@@ -148,9 +151,28 @@ def popular_products(*, days: int = 30, category_id: int | None = None, first: i
 
 
 def _allowed_mask(model: LoadedModel, category_id: int | None) -> np.ndarray | None:
+    """Items in the category or below it: the tree is read on every request (one small statement),
+    the mask is computed once per (version, tree, category)."""
     if category_id is None:
         return None
-    return np.isin(model.item_category, category_descendant_ids(category_ids=[category_id]))
+    return model.category_mask(category_id, serving_sql.category_tree())
+
+
+def _next_basket_scores(model: LoadedModel, scores: np.ndarray, cols: np.ndarray, age_days: np.ndarray) -> np.ndarray:
+    """``standardise(scores) + alpha * history_strength(own)`` where ``own`` is the customer's decayed
+    purchase count per item, computed on the items they bought only.
+
+    Equal, value for value, to the dense formula over every item: elsewhere ``own`` is 0, so the
+    strength is 0 and the dense sum is the standardised score itself (as float64); on the bought items
+    ``np.add.at`` adds each item's weights in the same order from 0, and the strength is elementwise.
+    """
+    items, position = np.unique(cols, return_inverse=True)
+    own = np.zeros(len(items), dtype=np.float64)
+    np.add.at(own, position, engine.history_weights(age_days, model.history_half_life_days))
+    blended = engine.standardise_rows(scores).astype(np.float64)
+    blended[items] += np.float32(model.blend_alpha) * engine.history_strength(own, model.trend[items],
+                                                                               model.trend_weight)
+    return blended
 
 
 def recommendations_for(
@@ -189,10 +211,7 @@ def recommendations_for(
         if exclude_purchased:
             scores[cols[known]] = engine.NEG_INF
         elif known.any():
-            own = np.zeros(len(model.item_ids), dtype=np.float64)
-            np.add.at(own, cols[known], engine.history_weights(customer.age_days[known], model.history_half_life_days))
-            scores = engine.standardise_rows(scores) + np.float32(model.blend_alpha) * engine.history_strength(
-                own, model.trend, model.trend_weight)
+            scores = _next_basket_scores(model, scores, cols[known], customer.age_days[known])
     allowed = _allowed_mask(model, category_id)
     if allowed is not None:
         scores = np.where(allowed, scores, engine.NEG_INF)
@@ -217,16 +236,17 @@ def similar_products(*, sku: str, first: int = 10) -> list[Recommendation]:
     """
     first = max(1, min(int(first), MAX_FIRST))
     model = loaded_model()
-    product = Product.objects.filter(sku=sku).only("id", "category_id", "brand", "price").first()
+    product = serving_sql.product_by_sku(sku) if model is not None else None
     if model is None or product is None:
         return []
-    col = engine.index_of(model.item_ids, [product.pk])[0]
+    pk, category_id, brand, price = product
+    col = engine.index_of(model.item_ids, [pk])[0]
     if col >= 0:
         query = model.item_unit[col]
     else:
-        ancestors = category_ancestor_ids(category_id=product.category_id) if product.category_id else []
-        band = engine.price_bands(np.array([float(product.price)]), model.price_edges)[0]
-        vector = model.item_vector_from_features(engine.item_feature_names(ancestors, product.brand, band, []))
+        ancestors = category_ancestor_ids(category_id=category_id) if category_id else []
+        band = engine.price_bands(np.array([float(price)]), model.price_edges)[0]
+        vector = model.item_vector_from_features(engine.item_feature_names(ancestors, brand, band, []))
         if vector is None:
             return []
         query = vector / max(float(np.linalg.norm(vector)), 1e-9)

@@ -13,7 +13,7 @@ import io
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from django.conf import settings
@@ -23,6 +23,27 @@ from . import engine
 from .models import ModelVersion
 
 logger = logging.getLogger(__name__)
+
+
+# One bool per item each (50 kB at 50,000 items): a bound on the memory a version's masks can take.
+MAX_CATEGORY_MASKS = 256
+
+
+def subtree_ids(tree: tuple[tuple[int, int | None], ...], category_id: int) -> list[int]:
+    """The category and every category below it in ``tree`` ((id, parent_id) rows), sorted; the same
+    walk as ``catalog.selectors.category_descendant_ids``, over rows already read."""
+    children: dict[int | None, list[int]] = {}
+    for pk, parent_id in tree:
+        children.setdefault(parent_id, []).append(pk)
+    seen: set[int] = set()
+    stack = [int(category_id)]
+    while stack:
+        pk = stack.pop()
+        if pk in seen:
+            continue
+        seen.add(pk)
+        stack.extend(children.get(pk, ()))
+    return sorted(seen)
 
 
 @dataclass
@@ -46,6 +67,9 @@ class LoadedModel:
     history_half_life_days: float
     trend: np.ndarray
     trend_weight: float
+    # (category tree, {category id: items in it or below}), derived from item_category on first use
+    _category_masks: tuple[tuple, dict[int, np.ndarray]] = field(default_factory=lambda: ((), {}), repr=False,
+                                                                  compare=False)
 
     @classmethod
     def from_arrays(cls, version_id: int, arrays: dict[str, np.ndarray]) -> LoadedModel:
@@ -74,6 +98,23 @@ class LoadedModel:
             trend=(arrays["trend"] if "trend" in arrays else np.zeros(len(arrays["item_ids"]))).astype(np.float32),
             trend_weight=float(arrays["trend_weight"]) if "trend_weight" in arrays else 0.0,
         )
+
+    def category_mask(self, category_id: int, tree: tuple[tuple[int, int | None], ...]) -> np.ndarray:
+        """Items whose category (as of training) is ``category_id`` or below it in ``tree``, the current
+        (id, parent_id) rows of the category tree. Cached per category while the tree stays the same:
+        any change to it (a category moved, added or removed) drops every cached mask."""
+        held_tree, masks = self._category_masks
+        if held_tree != tree:
+            masks = {}
+            self._category_masks = (tree, masks)
+        mask = masks.get(category_id)
+        if mask is None:
+            mask = np.isin(self.item_category, subtree_ids(tree, category_id))
+            mask.flags.writeable = False
+            if len(masks) >= MAX_CATEGORY_MASKS:
+                masks.clear()
+            masks[category_id] = mask
+        return mask
 
     def user_vector_from_features(self, names: list[str]) -> np.ndarray | None:
         rows = [self.user_feature_index[n] for n in names if n in self.user_feature_index]
