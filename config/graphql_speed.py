@@ -47,6 +47,8 @@ from strawberry_django.relay import DjangoListConnection, resolve_model_id
 from strawberry_django.utils.inspect import get_possible_concrete_types, is_inheritance_qs
 from strawberry_django.utils.typing import get_django_definition
 
+from .graphql_inputs import coerce_list_variables, use_coerced_input_resolvers
+
 _BACKREF = GraphQLCoreConverter.DEFINITION_BACKREF
 
 
@@ -282,6 +284,19 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
     installed (middleware must see every field), nor for fields with arguments or directives, nor
     under @defer/@stream.
     """
+
+    @classmethod
+    def build(  # type: ignore[override]
+        cls, schema: Any, document: Any, root_value: Any = None, context_value: Any = None,
+        raw_variable_values: Any = None, *args: Any, **kwargs: Any,
+    ) -> Any:
+        """graphql-core's build, with lists of flat input objects coerced in one loop (config/graphql_inputs.py)."""
+        parent = super().build
+
+        def build(raw: Any) -> Any:
+            return parent(schema, document, root_value, context_value, raw, *args, **kwargs)
+
+        return coerce_list_variables(build, schema, document, raw_variable_values)
 
     def execute_fields(
         self, parent_type: Any, source_value: Any, path: Any, grouped_field_set: Any, position_context: Any
@@ -519,7 +534,7 @@ def use_fast_resolvers(schema: Any) -> dict[str, int]:
     """
     if not any(ext is FieldOptimizer or isinstance(ext, FieldOptimizer) for ext in schema.extensions):
         raise ValueError("use_fast_resolvers needs FieldOptimizer (not DjangoOptimizerExtension) in the schema")
-    counts: dict[str, int] = {}
+    counts: dict[str, int] = {"coerced inputs": use_coerced_input_resolvers(schema)}
     for gql_type in schema._schema.type_map.values():
         if not isinstance(gql_type, GraphQLObjectType) or gql_type.name.startswith("__"):
             continue
@@ -529,6 +544,10 @@ def use_fast_resolvers(schema: Any) -> dict[str, int]:
         for gql_field in gql_type.fields.values():
             field = (gql_field.extensions or {}).get(_BACKREF)
             if gql_field.resolve is None or field is None:
+                continue
+            if getattr(gql_field.resolve, "fast_path", None) == "coerced inputs":
+                gql_field.resolve = _with_optimizer_step(gql_field.resolve)  # as any other resolver
+                gql_field.resolve.fast_path = "coerced inputs"  # type: ignore[attr-defined]
                 continue
             fast = _fast_resolver(django_def.model, origin, gql_field, field) if django_def else None
             attribute = _relay_attribute(origin, gql_field, field)
