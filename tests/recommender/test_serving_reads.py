@@ -152,3 +152,21 @@ def test_sparse_next_basket_blend_equals_the_dense_formula():
     sparse = selectors._next_basket_scores(model, scores.copy(), cols, ages)
     assert sparse.dtype == dense.dtype
     assert np.array_equal(sparse, dense)
+
+
+def test_each_call_makes_only_its_statements(trained):
+    shop = trained
+    who = shop.customers[1].external_id
+    recommendations_for(customer_external_id=who, first=3, category_id=shop.tops[1].pk)  # warm the masks
+    calls = {
+        "discovery": (lambda: recommendations_for(customer_external_id=who, first=10), 2),
+        "next basket": (lambda: recommendations_for(customer_external_id=who, first=10, exclude_purchased=False), 2),
+        "in a category": (lambda: recommendations_for(customer_external_id=who, first=10,
+                                                      category_id=shop.tops[1].pk), 3),
+        "anonymous": (lambda: recommendations_for(customer_external_id=None, first=10), 1),
+        "similar products": (lambda: similar_products(sku=shop.products[0].sku, first=10), 2),
+    }
+    for name, (call, expected) in calls.items():
+        with CaptureQueriesContext(connection) as ctx:
+            assert call()
+        assert len(ctx.captured_queries) == expected, (name, [q["sql"][:80] for q in ctx.captured_queries])
