@@ -1,6 +1,7 @@
 """Writes for customers and events: batch ingestion, CSV imports, the demo dataset and synthetic data.
 
-Every path that stores events goes through ``behavior.bulk.store_events_csv`` and then calls
+Every path that stores events goes through ``behavior.bulk`` (``store_events_csv`` for files and data
+frames, ``store_events`` for a GraphQL batch: the same checks and the same statement) and then calls
 ``_after_events_stored`` once with what it stored.
 """
 
@@ -11,7 +12,7 @@ import gzip
 import io
 import os
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -26,7 +27,7 @@ from catalog.services import BATCH_LIMIT, ItemError, UpsertOutcome, _chunks, _In
 from catalog.services import categories_upsert, products_upsert
 from catalog.error_codes import CatalogErrorCode
 
-from .bulk import EVENT_FIELDS, EventsOutcome, RowError, store_events_csv
+from .bulk import EVENT_FIELDS, EventsOutcome, RowError, store_events, store_events_csv
 from .error_codes import IngestErrorCode
 from .models import Customer, ImportReport
 from .synthetic import SyntheticData, SyntheticSpec, generate
@@ -62,20 +63,6 @@ def _events_stored_live(outcome: EventsOutcome) -> None:
 # --- GraphQL batch ---------------------------------------------------------------------------------
 
 
-def _csv_bytes(rows: Iterable[Iterable[Any]]) -> bytes:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows(rows)
-    return buffer.getvalue().encode()
-
-
-def _as_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return str(value)
-
-
 def events_ingest(*, events: list[dict], limit: int = EVENTS_BATCH_LIMIT) -> EventsOutcome:
     """Store a batch of events (dicts keyed by EVENT_FIELDS). Valid events are stored even when others are
     rejected; every rejected one is reported by index and code; an event already stored is a duplicate."""
@@ -86,9 +73,8 @@ def events_ingest(*, events: list[dict], limit: int = EVENTS_BATCH_LIMIT) -> Eve
         return out
     if not events:
         return EventsOutcome()
-    data = _csv_bytes([_as_text(e.get(name)) for name in EVENT_FIELDS] for e in events)
     with transaction.atomic():
-        outcome = store_events_csv(columns=list(EVENT_FIELDS), chunks=[data], header=False, max_errors=len(events))
+        outcome = store_events(events=events, max_errors=len(events))
         _events_stored_live(outcome)
     return outcome
 
