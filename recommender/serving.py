@@ -19,6 +19,8 @@ import numpy as np
 from django.conf import settings
 from django.core.files.storage import default_storage
 
+from catalog.selectors import descendant_ids_in
+
 from . import engine
 from .models import ModelVersion
 
@@ -30,20 +32,8 @@ MAX_CATEGORY_MASKS = 256
 
 
 def subtree_ids(tree: tuple[tuple[int, int | None], ...], category_id: int) -> list[int]:
-    """The category and every category below it in ``tree`` ((id, parent_id) rows), sorted; the same
-    walk as ``catalog.selectors.category_descendant_ids``, over rows already read."""
-    children: dict[int | None, list[int]] = {}
-    for pk, parent_id in tree:
-        children.setdefault(parent_id, []).append(pk)
-    seen: set[int] = set()
-    stack = [int(category_id)]
-    while stack:
-        pk = stack.pop()
-        if pk in seen:
-            continue
-        seen.add(pk)
-        stack.extend(children.get(pk, ()))
-    return sorted(seen)
+    """The category and every category below it in ``tree`` ((id, parent_id) rows), sorted."""
+    return descendant_ids_in(tree, [category_id])
 
 
 @dataclass

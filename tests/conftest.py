@@ -124,3 +124,14 @@ def _celery_eager(request):
     app.conf.task_always_eager = request.node.get_closest_marker("requires_worker") is None
     yield
     app.conf.task_always_eager = saved
+
+
+@pytest.fixture
+def broker_mode():
+    """Tasks published instead of run in-process, as in a deployment with a worker."""
+    from config.celery import app
+
+    saved = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    yield
+    app.conf.task_always_eager = saved

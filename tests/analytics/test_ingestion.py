@@ -99,17 +99,6 @@ def test_the_ingest_events_mutation_updates_what_sales_summary_answers(handmade,
                                                     "conversionRate": 6 / 20}
 
 
-@pytest.fixture
-def broker_mode():
-    """Tasks published instead of run in-process, as in a deployment with a worker."""
-    from config.celery import app
-
-    saved = app.conf.task_always_eager
-    app.conf.task_always_eager = False
-    yield
-    app.conf.task_always_eager = saved
-
-
 @pytest.mark.django_db
 def test_with_a_worker_the_batch_records_its_window_and_one_deferred_refresh_catches_up(
         handmade, broker_mode, django_capture_on_commit_callbacks):

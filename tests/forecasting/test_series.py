@@ -72,17 +72,6 @@ def test_top_products_by_net_units(hand_made):
     assert top_product_ids(limit=None) == [hand_made["loose"].pk, hand_made["mug"].pk, hand_made["lamp"].pk]
 
 
-@pytest.fixture
-def broker_mode():
-    """Tasks published instead of run in-process, as in a deployment with a worker."""
-    from config.celery import app
-
-    saved = app.conf.task_always_eager
-    app.conf.task_always_eager = False
-    yield
-    app.conf.task_always_eager = saved
-
-
 def test_a_forecast_run_first_catches_up_refreshes_a_worker_has_not_done_yet(
         shop, broker_mode, django_capture_on_commit_callbacks, monkeypatch):
     from analytics.models import PendingRefresh
