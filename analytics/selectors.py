@@ -615,10 +615,11 @@ def net_sales_days() -> tuple[date, date] | None:
     return None if bounds["first"] is None else (bounds["first"], bounds["last"])
 
 
-def scope_net_sales(*, measure: str, date_from: date, date_to: date) -> list[tuple[int, date, int]]:
-    """(scope, day, net value) for every scope and day with sales: scope ALL_SCOPE is the whole shop, a
+def scope_net_sales(*, measure: str, date_from: date, date_to: date,
+                    scopes: list[int]) -> list[tuple[int, date, int]]:
+    """(scope, day, net value) for the given scopes' days with sales: scope ALL_SCOPE is the whole shop, a
     category id is that category and everything below it."""
-    rows = ScopeDaily.objects.filter(_SALE_CELLS, day__range=(date_from, date_to))
+    rows = ScopeDaily.objects.filter(_SALE_CELLS, day__range=(date_from, date_to), scope__in=scopes)
     return list(rows.annotate(v=_net(measure)).values_list("scope", "day", "v"))
 
 

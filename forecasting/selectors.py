@@ -37,10 +37,8 @@ def top_product_ids(*, limit: int | None, start: date | None = None) -> list[int
 
 
 def _fill(rows, start: date, days: int, index_of: dict, n: int) -> np.ndarray:
-    """(key, day, value) cells into an (n, days) array; days without a cell, and keys not in ``index_of``,
-    stay 0."""
+    """(key, day, value) cells into an (n, days) array; days without a cell stay 0."""
     out = np.zeros((n, days))
-    rows = [r for r in rows if r[0] in index_of]
     if not rows:
         return out
     keys, day_list, vals = zip(*rows, strict=True)
@@ -68,7 +66,7 @@ def daily_series(*, measure: str = Measure.UNITS, start: date, end: date,
         category_ids = sorted(Category.objects.values_list("id", flat=True))
         keys += [(Scope.CATEGORY.value, pk) for pk in category_ids]
         scope_ids += category_ids
-    cells = analytics.scope_net_sales(measure=measure, date_from=start, date_to=end)
+    cells = analytics.scope_net_sales(measure=measure, date_from=start, date_to=end, scopes=scope_ids)
     blocks = [_fill(cells, start, days, {pk: i for i, pk in enumerate(scope_ids)}, len(scope_ids))]
     if product_ids:
         cells = analytics.product_net_sales(measure=measure, date_from=start, date_to=end, product_ids=product_ids)
