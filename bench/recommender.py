@@ -131,8 +131,10 @@ def bench_training_and_quality() -> None:
         ["job: read events", f"{timings.get('read', 0):.2f}"],
         ["job: prepare matrices", f"{timings.get('prepare', 0):.2f}"],
         ["job: fit + early stopping", f"{timings.get('fit', 0):.2f}"],
-        ["job: evaluate (5 rankers x 2 questions)", f"{timings.get('evaluate', 0):.2f}"],
+        ["job: item-to-item term (EASE fit, weight on validation)", f"{timings.get('item_item', 0):.2f}"],
+        ["job: evaluate (6 rankers x 2 questions)", f"{timings.get('evaluate', 0):.2f}"],
         ["job: refit on all data", f"{timings.get('refit', 0):.2f}"],
+        ["job: item-to-item refit on all data", f"{timings.get('item_item_refit', 0):.2f}"],
         ["job: end to end (wall)", f"{job_seconds:.2f}"],
         ["bare fit, evaluation window", f"{bare_eval:.2f}"],
         ["bare fit, all data", f"{bare_refit:.2f}"],
@@ -185,7 +187,11 @@ def quality_table(data, version) -> None:
     als_seconds = time.perf_counter() - t
 
     d, nb = version.metrics["discovery"], version.metrics["next_basket"]
-    add("discovery", "served: LightFM hybrid", d["model"])
+    served_d = d.get("served", d["model"])
+    info = version.info
+    add("discovery", f"served: LightFM + item-to-item (lambda {info.get('item_item_lambda', 0):g}, "
+                     f"weight {info.get('discovery_beta', 0):g})", served_d)
+    add("discovery", "LightFM alone", d["model"])
     add("discovery", "popularity", d["popularity"])
     add("discovery", f"EASE (lambda {best_lam:g})", ease_m["discovery"])
     add("discovery", "implicit ALS (64 factors, bm25)", als_m["discovery"])
@@ -203,10 +209,10 @@ def quality_table(data, version) -> None:
           f"ALS {als_seconds:.1f} s)")
     _print_table(["question", "ranker", "P@10", "R@10", "nDCG@10", "AUC", "coverage", "users"], rows)
     for metric in ("precision@10", "ndcg@10"):
-        print(f"{metric}: served/popularity (discovery) {d['model'][metric] / d['popularity'][metric]:.2f}x, "
+        print(f"{metric}: served/popularity (discovery) {served_d[metric] / d['popularity'][metric]:.2f}x, "
               f"served/buy-again (next basket) {nb['served'][metric] / nb['buy_again'][metric]:.2f}x, "
-              f"served/EASE (discovery) {d['model'][metric] / ease_m['discovery'][metric]:.2f}x, "
-              f"served/ALS (discovery) {d['model'][metric] / als_m['discovery'][metric]:.2f}x")
+              f"served/EASE (discovery) {served_d[metric] / ease_m['discovery'][metric]:.2f}x, "
+              f"served/ALS (discovery) {served_d[metric] / als_m['discovery'][metric]:.2f}x")
     print(f"version {version.pk}: {version.status}, active={version.is_active}")
 
 
@@ -264,6 +270,14 @@ def bench_serving(n_products: int, calls: int) -> None:
             popular_recent=rng.random(len(item_ids)).astype(np.float32), blend_alpha=np.array(2.0, dtype=np.float32),
             history_half_life=np.array(90.0, dtype=np.float32),
             trend=rng.random(len(item_ids)).astype(np.float32), trend_weight=np.array(1.0, dtype=np.float32),
+            # the discovery term at its largest: every item with ITEM_ITEM_NEIGHBOURS weights (a trained model
+            # has weights for at most ITEM_ITEM_MAX_ITEMS items), so each bought item adds a full row
+            item_item_indptr=np.arange(0, len(item_ids) * engine.ITEM_ITEM_NEIGHBOURS + 1,
+                                       engine.ITEM_ITEM_NEIGHBOURS, dtype=np.int64),
+            item_item_indices=np.sort(rng.integers(0, len(item_ids), (len(item_ids), engine.ITEM_ITEM_NEIGHBOURS),
+                                                   dtype=np.int32), axis=1).ravel(),
+            item_item_weights=rng.random(len(item_ids) * engine.ITEM_ITEM_NEIGHBOURS, dtype=np.float32),
+            discovery_beta=np.array(0.5, dtype=np.float32),
         )
         path, size = serving.artifact_save(name="recommender/bench-serving.npz", artifact=artifact)
         try:

@@ -20,9 +20,10 @@ class ModelVersionAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in ModelVersion._meta.fields]
     actions = ["activate_version"]
 
-    @admin.display(description="discovery (model)")
+    @admin.display(description="discovery (served)")
     def discovery(self, obj):
-        return _headline(obj, "discovery", "model")
+        served = _headline(obj, "discovery", "served")
+        return served if served != "-" else _headline(obj, "discovery", "model")
 
     @admin.display(description="discovery (popularity)")
     def popularity(self, obj):

@@ -42,6 +42,10 @@ class TrainParams:
     validation_days: int = 14
     validation_share: float = 0.3
     popular_days: int = 30
+    # the discovery ranking's item-to-item (EASE) term: its L2 penalty (0 leaves the term out) and how many
+    # neighbours each item keeps; the term's weight is chosen on the validation users
+    item_item_lambda: float = 200.0
+    item_item_neighbours: int = 300
     refit: bool = True  # refit on all data (with the early-stopped epoch count) before serving
     primary_metric: str = "ndcg@10"
     activate: bool = True  # activate when it beats the baselines
@@ -71,6 +75,8 @@ class TrainParams:
         _number("validation_days", self.validation_days, 1, 365, integer=True)
         _number("validation_share", self.validation_share, 0.05, 0.9)
         _number("popular_days", self.popular_days, 1, 3650, integer=True)
+        _number("item_item_lambda", self.item_item_lambda, 0.0, 1e6)
+        _number("item_item_neighbours", self.item_item_neighbours, 1, 5000, integer=True)
         for name in ("refit", "activate"):
             if not isinstance(getattr(self, name), bool):
                 raise JobParamsError(name, f"{name} must be true or false")
@@ -85,13 +91,14 @@ def recommender_train_job(ctx: JobContext) -> JobResult:
     except RecommenderError as exc:
         raise JobFailed(exc.code.value, exc.message) from exc
     d = version.metrics["discovery"]
+    d_served = d.get("served", d["model"])
     nb = version.metrics["next_basket"]
     metric = version.primary_metric
     state = "active" if version.is_active else ("ready" if version.beats_baselines else "rejected: " +
                                                  "; ".join(version.info.get("gate_failures", [])))
     return JobResult(
         result_type="recommender.modelversion", result_id=version.pk,
-        message=(f"v{version.pk} {state}. {metric} discovery {d['model'][metric]:.4f} vs popularity "
+        message=(f"v{version.pk} {state}. {metric} discovery {d_served[metric]:.4f} vs popularity "
                  f"{d['popularity'][metric]:.4f}; next basket {nb['served'][metric]:.4f} vs buy-again "
                  f"{nb['buy_again'][metric]:.4f}")[:500],
     )

@@ -37,6 +37,7 @@ def pipeline_params(params: dict[str, Any]) -> engine.PipelineParams:
         test_days=params["test_days"], validation_days=params["validation_days"],
         validation_share=params["validation_share"], popular_days=params["popular_days"], refit=params["refit"],
         identity_share=params["identity_share"],
+        item_item_lambda=params["item_item_lambda"], item_item_neighbours=params["item_item_neighbours"],
         fit=fit,
     )
 
@@ -45,8 +46,9 @@ def gate_check(metrics: dict, metric: str) -> tuple[bool, list[str]]:
     """Does the model beat every baseline on ``metric``, for both questions? Returns (passed, why-not)."""
     failures = []
     d, nb = metrics["discovery"], metrics["next_basket"]
-    if not d["model"][metric] > d["popularity"][metric]:
-        failures.append(f"discovery: model {d['model'][metric]:.4f} <= popularity {d['popularity'][metric]:.4f}")
+    served = d.get("served", d["model"])  # versions before the item-to-item term served the model alone
+    if not served[metric] > d["popularity"][metric]:
+        failures.append(f"discovery: served {served[metric]:.4f} <= popularity {d['popularity'][metric]:.4f}")
     for baseline in ("buy_again", "popularity"):
         if not nb["served"][metric] > nb[baseline][metric]:
             failures.append(f"next basket: served {nb['served'][metric]:.4f} <= {baseline} {nb[baseline][metric]:.4f}")

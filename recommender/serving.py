@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+import scipy.sparse as sp
 from django.conf import settings
 from django.core.files.storage import default_storage
 
@@ -57,6 +58,8 @@ class LoadedModel:
     history_half_life_days: float
     trend: np.ndarray
     trend_weight: float
+    item_item: sp.csr_matrix  # the discovery ranking's item-to-item weights (no entries when unused)
+    discovery_beta: float  # the weight of that term (0: the model's scores alone)
     # (category tree, {category id: items in it or below}), derived from item_category on first use
     _category_masks: tuple[tuple, dict[int, np.ndarray]] = field(default_factory=lambda: ((), {}), repr=False,
                                                                   compare=False)
@@ -87,6 +90,13 @@ class LoadedModel:
             # artifacts written before the trend term had none
             trend=(arrays["trend"] if "trend" in arrays else np.zeros(len(arrays["item_ids"]))).astype(np.float32),
             trend_weight=float(arrays["trend_weight"]) if "trend_weight" in arrays else 0.0,
+            # artifacts written before the item-to-item term had none
+            item_item=sp.csr_matrix(
+                (arrays["item_item_weights"].astype(np.float32), arrays["item_item_indices"].astype(np.int32),
+                 arrays["item_item_indptr"].astype(np.int64)), shape=(len(items), len(items)))
+            if "item_item_indptr" in arrays and len(arrays["item_item_indptr"]) == len(items) + 1
+            else sp.csr_matrix((len(items), len(items)), dtype=np.float32),
+            discovery_beta=float(arrays["discovery_beta"]) if "discovery_beta" in arrays else 0.0,
         )
 
     def category_mask(self, category_id: int, tree: tuple[tuple[int, int | None], ...]) -> np.ndarray:
@@ -105,6 +115,12 @@ class LoadedModel:
                 masks.clear()
             masks[category_id] = mask
         return mask
+
+    def item_item_term(self, cols: np.ndarray) -> np.ndarray:
+        """The item-to-item term for a customer who bought the items at ``cols`` (``engine.item_item_terms``
+        for one customer): the sum of those items' rows of weights, dense (float64)."""
+        rows = self.item_item[np.unique(cols)]
+        return np.bincount(rows.indices, weights=rows.data, minlength=len(self.item_ids))
 
     def user_vector_from_features(self, names: list[str]) -> np.ndarray | None:
         rows = [self.user_feature_index[n] for n in names if n in self.user_feature_index]

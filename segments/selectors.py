@@ -13,6 +13,7 @@ from django.db import connection, transaction
 from django.db.models import OuterRef, QuerySet, Subquery
 
 from behavior.models import Customer, Event, EventKind
+from behavior.selectors import epoch_seconds_sql as _epoch
 from catalog.models import Product
 
 from .models import RunStatus, Segment, SegmentationRun, SegmentMembership
@@ -37,12 +38,6 @@ def latest_purchase_date() -> date | None:
     last = Event.objects.filter(kind=EventKind.PURCHASE, customer__isnull=False).order_by("-occurred_at") \
         .values_list("occurred_at", flat=True).first()
     return last.astimezone(shop_zone()).date() if last else None
-
-
-def _epoch(sql: str) -> str:
-    if connection.vendor == "postgresql":
-        return f"EXTRACT(EPOCH FROM {sql})::float8"
-    return f"((julianday({sql}) - 2440587.5) * 86400.0)"
 
 
 def _features_sql() -> str:

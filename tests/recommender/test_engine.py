@@ -152,3 +152,80 @@ def test_tune_blend_keeps_the_reference_when_the_gain_is_noise():
     assert rule["best"] != rule["reference"]  # the noise did favour another blend on these users
     assert (tuned["half_life"], tuned["trend_weight"], tuned["alpha"]) == (0.0, 0.0, max(engine.BLEND_GRID))
     assert rule["chosen"] == rule["reference"] and rule["gain"] <= rule["standard_error"]
+
+
+def _purchases(rng, users=300, items=40, per_user=6):
+    rows = np.repeat(np.arange(users), per_user)
+    return sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, rng.integers(0, items, len(rows)))),
+                         shape=(users, items))
+
+
+def test_item_item_weights_are_the_positive_ease_weights_when_nothing_is_pruned():
+    # given random purchases (repeats count once)
+    x = _purchases(np.random.default_rng(5))
+    # when every item keeps all its neighbours
+    w = engine.item_item_fit(x, lam=20.0, neighbours=1000).toarray()
+    # then they are the closed-form EASE weights (float64 there, float32 Cholesky here), negatives dropped
+    dense = engine.ease_fit((x > 0).astype(np.float32), lam=20.0)
+    assert w == pytest.approx(np.where(dense > 0, dense, 0.0), abs=1e-5)
+    assert np.all(np.diag(w) == 0)
+
+
+def test_item_item_pruning_keeps_each_items_largest_weights_and_only_the_most_bought_items():
+    rng = np.random.default_rng(6)
+    x = _purchases(rng)
+    full = engine.item_item_fit(x, lam=20.0, neighbours=1000).toarray()
+    pruned = engine.item_item_fit(x, lam=20.0, neighbours=3).toarray()
+    for row_full, row in zip(full, pruned):
+        kept = np.flatnonzero(row)
+        assert len(kept) <= 3
+        assert set(kept) == set(np.argsort(-row_full)[:len(kept)]) and np.allclose(row[kept], row_full[kept])
+    # an item outside the max_items most-bought gets no weights, in its row or its column
+    buyers = np.asarray((x > 0).sum(axis=0)).ravel()
+    least = int(np.argmin(buyers))
+    capped = engine.item_item_fit(x, lam=20.0, neighbours=1000, max_items=x.shape[1] - 1).toarray()
+    assert not capped[least].any() and not capped[:, least].any() and capped.any()
+
+
+def test_item_item_term_recovers_items_bought_together():
+    # given pairs of items (2k, 2k+1) that are always bought together, and customers who bought one item
+    rng = np.random.default_rng(7)
+    pairs, users = 10, 400
+    first = rng.integers(0, pairs, (users, 2)) * 2
+    cols = np.concatenate([first, first + 1], axis=1).ravel()
+    x = sp.csr_matrix((np.ones(len(cols), dtype=np.float32), (np.repeat(np.arange(users), 4), cols)),
+                      shape=(users, 2 * pairs))
+    w = engine.item_item_fit(x, lam=10.0)
+    bought = sp.csr_matrix(([1.0, 1.0], ([0, 1], [4, 13])), shape=(2, 2 * pairs))
+    terms = engine.item_item_terms(bought, w)
+    # then each one's partner comes first
+    assert terms.argmax(axis=1).tolist() == [5, 12]
+
+
+def test_discovery_blend_adds_the_standardised_term_and_is_the_model_alone_at_weight_zero():
+    rng = np.random.default_rng(8)
+    model_scores = rng.normal(size=(3, 50)).astype(np.float32)
+    terms = np.abs(rng.normal(size=(3, 50))).astype(np.float32)
+    assert engine.discovery_scores(model_scores, terms, 0.0) is model_scores
+    blended = engine.discovery_scores(model_scores, terms, 0.5)
+    expected = engine.standardise_rows(model_scores) + 0.5 * engine.standardise_rows(terms)
+    assert blended == pytest.approx(expected)
+
+
+def test_tune_discovery_takes_the_term_when_it_finds_what_the_model_misses():
+    # given a model that knows nothing (equal scores) and purchases where item 2k+1 follows item 2k
+    rng = np.random.default_rng(9)
+    users, items = 200, 20
+    history = sp.csr_matrix((np.ones(users), (np.arange(users), 2 * rng.integers(0, items // 2, users))),
+                            shape=(users, items))
+    truth = sp.csr_matrix((np.ones(users), (np.arange(users), history.indices + 1)), shape=(users, items))
+    together = sp.csr_matrix((np.ones(2 * users), (np.repeat(np.arange(users), 2),
+                                                   np.stack([history.indices, history.indices + 1], 1).ravel())),
+                             shape=(users, items))
+    weights = engine.item_item_fit(together, lam=5.0)
+    flat = lambda rows: np.zeros((len(rows), items), dtype=np.float32)  # noqa: E731
+    tuned = engine.tune_discovery(flat, history, weights, users=np.arange(users), truth=truth, n_items=items)
+    # then a positive weight wins, with a gain far beyond its standard error
+    assert tuned["beta"] > 0
+    assert tuned["table"][tuned["beta"]] > tuned["table"][0.0] + 0.5
+    assert tuned["rule"]["gain_over_model"] > 10 * tuned["rule"]["standard_error"]

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from behavior.models import Customer, Event, EventKind
 from recommender import serving
@@ -130,3 +131,26 @@ def test_another_process_activating_is_seen_after_the_check_interval(trained, se
     ModelVersion.objects.filter(pk=second.pk).update(is_active=True)
     settings.RECOMMENDER_ACTIVE_CHECK_SECONDS = 0
     assert serving.loaded_model().version_id == second.pk
+
+
+def test_discovery_ranking_follows_the_item_to_item_term(trained):
+    # given the active model, and a customer who bought items with a planted strong partner each
+    customer = trained.customers[3]
+    model = serving.loaded_model()
+    bought = sorted(_bought(customer))
+    cols = model.item_ids.searchsorted(bought)
+    partner_pk = next(p.pk for p in trained.products if p.pk not in bought
+                      and trained.product_top[p.pk] != trained.favourite[customer.pk])
+    partner = int(model.item_ids.searchsorted(partner_pk))
+    weights = sp.lil_matrix(model.item_item.shape, dtype=np.float32)
+    for col in cols:
+        weights[col, partner] = 50.0
+    model.item_item, model.discovery_beta = weights.tocsr(), 1.0
+    # when
+    result = recommendations_for(customer_external_id=customer.external_id, first=10)
+    # then that partner (outside the customer's favourite category) comes first, and nothing bought is shown
+    assert result.items[0].product.pk == partner_pk
+    assert not {r.product.pk for r in result.items} & set(bought)
+    # and the next basket ignores the term
+    repeats = recommendations_for(customer_external_id=customer.external_id, first=10, exclude_purchased=False)
+    assert repeats.items[0].product.pk != partner_pk

@@ -1,10 +1,12 @@
 """Serving's hand-written reads and caches: the same rows as the ORM, never stale products, category
-masks dropped when the tree or the version changes, and the sparse next-basket blend equal to the dense one."""
+masks dropped when the tree or the version changes, and the sparse next-basket and discovery blends equal to the
+dense formulas."""
 
 from decimal import Decimal
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -170,3 +172,41 @@ def test_each_call_makes_only_its_statements(trained):
         with CaptureQueriesContext(connection) as ctx:
             assert call()
         assert len(ctx.captured_queries) == expected, (name, [q["sql"][:80] for q in ctx.captured_queries])
+
+
+def test_discovery_blend_served_equals_the_dense_formula():
+    # given a model with item-to-item weights and a customer's bought items (some bought twice)
+    rng = np.random.default_rng(4)
+    n, neighbours = 5000, 30
+    model = serving.LoadedModel.__new__(serving.LoadedModel)
+    model.item_ids = np.arange(n)
+    model.discovery_beta = 0.75
+    model.item_item = sp.csr_matrix(
+        (rng.random(n * neighbours).astype(np.float32), rng.integers(0, n, n * neighbours).astype(np.int32),
+         np.arange(0, n * neighbours + 1, neighbours)), shape=(n, n))
+    scores = rng.normal(size=n).astype(np.float32)
+    cols = rng.integers(0, n, 25)
+    cols[:5] = cols[5:10]
+    bought = sp.csr_matrix((np.ones(len(cols)), (np.zeros(len(cols), dtype=int), cols)), shape=(1, n))
+    dense = engine.discovery_scores(scores[None, :], engine.item_item_terms(bought, model.item_item),
+                                    model.discovery_beta)[0]
+    # when serving ranks in place and rescales the values it returns
+    ranking = scores.copy()
+    scale, shift = selectors._discovery_scores(model, ranking, cols)
+    # then the order and the values are the formula's
+    best = engine.top_k_1d(ranking, 10)
+    assert best.tolist() == engine.top_k_1d(dense, 10).tolist()
+    assert ranking[best] * scale + shift == pytest.approx(dense[best], rel=1e-5, abs=1e-5)
+
+
+def test_an_artifact_from_before_the_item_to_item_term_serves_the_model_alone():
+    rng = np.random.default_rng(5)
+    arrays = {
+        "user_ids": np.arange(3), "item_ids": np.arange(4), "user_vectors": rng.normal(size=(3, 2)),
+        "item_vectors": rng.normal(size=(4, 2)), "item_bias": np.zeros(4), "user_feature_names": np.array(["a"]),
+        "user_feature_vectors": np.zeros((1, 2)), "item_feature_names": np.array(["b"]),
+        "item_feature_vectors": np.zeros((1, 2)), "item_feature_bias": np.zeros(1), "price_edges": np.zeros(0),
+        "item_category": np.zeros(4), "popular_recent": np.ones(4), "blend_alpha": np.array(1.0),
+    }
+    model = serving.LoadedModel.from_arrays(1, arrays)
+    assert model.discovery_beta == 0.0 and model.item_item.shape == (4, 4) and model.item_item.nnz == 0

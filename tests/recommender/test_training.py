@@ -22,6 +22,12 @@ def test_training_beats_popularity_and_becomes_active(shop):
     assert d["model"]["ndcg@10"] >= 1.3 * d["popularity"]["ndcg@10"]
     assert d["model"]["precision@10"] >= 1.3 * d["popularity"]["precision@10"]
     assert nb["served"]["ndcg@10"] > nb["buy_again"]["ndcg@10"]
+    # the served discovery ranking (model + item-to-item term, its weight chosen on validation) is recorded too
+    assert d["served"]["ndcg@10"] >= 1.3 * d["popularity"]["ndcg@10"]
+    assert version.info["discovery_beta"] in engine.ITEM_ITEM_GRID and version.info["discovery_validation"]
+    arrays = serving.artifact_load(version.artifact)
+    assert float(arrays["discovery_beta"]) == version.info["discovery_beta"]
+    assert (len(arrays["item_item_weights"]) > 0) == (version.info["discovery_beta"] > 0)
     assert version.is_active and version.status == ModelStatus.READY and version.beats_baselines
     assert default_storage.exists(version.artifact)
     assert set(version.timings) >= {"fit", "evaluate", "refit", "job"}
@@ -80,8 +86,13 @@ def test_the_gate_requires_beating_every_baseline_on_the_primary_metric(shop):
     metrics = {"discovery": {"model": {"ndcg@10": 0.1}, "popularity": {"ndcg@10": 0.2}},
                "next_basket": {"served": {"ndcg@10": 0.5}, "buy_again": {"ndcg@10": 0.4},
                                "popularity": {"ndcg@10": 0.1}}}
-    passed, failures = gate_check(metrics, "ndcg@10")
-    assert not passed and failures == ["discovery: model 0.1000 <= popularity 0.2000"]
+    passed, failures = gate_check(metrics, "ndcg@10")  # a version from before the discovery blend: its model
+    assert not passed and failures == ["discovery: served 0.1000 <= popularity 0.2000"]
+    # the served discovery ranking is what is judged, not the model alone
+    metrics["discovery"]["served"] = {"ndcg@10": 0.3}
+    assert gate_check(metrics, "ndcg@10") == (True, [])
+    metrics["discovery"].update(model={"ndcg@10": 0.3}, served={"ndcg@10": 0.15})
+    assert gate_check(metrics, "ndcg@10") == (False, ["discovery: served 0.1500 <= popularity 0.2000"])
     assert gate_check(first.metrics, "ndcg@10") == (True, [])
 
 
