@@ -328,6 +328,16 @@ def bench_serving(n_products: int, calls: int) -> None:
                   f"interleaved in blocks of {block} (includes the database reads: the customer with their "
                   f"purchases, the category tree when filtering, the 10 products; DEBUG={settings.DEBUG})")
             _print_table(["call", "p50 ms", "p99 ms", "p50 / bare"], rows)
+            profiled = os.environ.get("BENCH_PROFILE")  # e.g. BENCH_PROFILE=discovery: where that call's time goes
+            if profiled:
+                import cProfile
+                import pstats
+
+                name, fn = next((n, f) for n, f in rows_fn.items() if profiled in n)
+                profiler = cProfile.Profile()
+                profiler.runcall(lambda: [fn(i) for i in range(500)])
+                print(f"\nprofile of 500 calls of {name!r}:")
+                pstats.Stats(profiler).sort_stats("tottime").print_stats(20)
         finally:
             serving.forget()
             from django.core.files.storage import default_storage
