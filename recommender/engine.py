@@ -564,7 +564,7 @@ def item_item_fit(purchases: sp.csr_matrix, *, lam: float, neighbours: int = ITE
     if len(keep) < 2 or neighbours < 1:
         return sp.csr_matrix((n_items, n_items), dtype=np.float32)
     xs = x[:, keep]
-    gram = (xs.T @ xs).toarray().astype(np.float32)
+    gram = (xs.T @ xs).toarray().astype(np.float32, copy=False)  # Fortran order: LAPACK works in place
     gram[np.diag_indices_from(gram)] += np.float32(lam)
     factor, info = lapack.spotrf(gram, lower=True, overwrite_a=True)
     if info != 0:
@@ -573,10 +573,8 @@ def item_item_fit(purchases: sp.csr_matrix, *, lam: float, neighbours: int = ITE
     if info != 0:
         raise np.linalg.LinAlgError(f"item-item Gram matrix could not be inverted (spotri info {info})")
     del gram, factor
-    lower = np.tril(inverse)  # spotri fills the lower triangle only
-    del inverse
-    full = lower + np.tril(lower, -1).T
-    del lower
+    np.copyto(inverse, inverse.T, where=~np.tri(len(inverse), dtype=bool))  # spotri fills the lower triangle
+    full = inverse.T  # the same symmetric matrix, in C order: the row-wise steps below read it row by row
     diagonal = full.diagonal().copy()
     full /= -diagonal[None, :]
     np.fill_diagonal(full, 0.0)
