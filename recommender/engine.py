@@ -580,11 +580,15 @@ def item_item_fit(purchases: sp.csr_matrix, *, lam: float, neighbours: int = ITE
     np.fill_diagonal(full, 0.0)
     m = len(keep)
     k = min(neighbours, m - 1)
-    cols = np.argpartition(full, m - k, axis=1)[:, m - k:]
-    values = np.take_along_axis(full, cols, axis=1)
-    del full
+    picked_cols, picked_values = [], []
+    for start in range(0, m, 1024):  # in row blocks: argpartition's int64 indices of all m^2 would be 2x full
+        block = full[start:start + 1024]
+        block_cols = np.argpartition(block, m - k, axis=1)[:, m - k:]
+        picked_cols.append(block_cols)
+        picked_values.append(np.take_along_axis(block, block_cols, axis=1))
+    del full, inverse
     rows = np.repeat(np.arange(m), k)
-    cols, values = cols.ravel(), values.ravel()
+    cols, values = np.concatenate(picked_cols).ravel(), np.concatenate(picked_values).ravel()
     positive = values > 0
     return sp.csr_matrix((values[positive], (keep[rows[positive]], keep[cols[positive]])),
                          shape=(n_items, n_items), dtype=np.float32)
@@ -973,7 +977,11 @@ def run_pipeline(frames: Frames, params: PipelineParams,
     # the test figures; the served weights are refitted on everything below.
     ii_eval = None
     if params.item_item_lambda > 0 and len(data.val_users):
-        ii_eval = ii_fit(data.hist_val)
+        try:
+            ii_eval = ii_fit(data.hist_val)
+        except np.linalg.LinAlgError as exc:  # the term is left out; the model alone is served
+            beta_rule = {"chosen": 0.0, "why": f"item-to-item fit failed: {exc}"}
+    if ii_eval is not None:
         tuned_d = tune_discovery(model_scorer, data.hist_val, ii_eval, users=data.val_users, truth=data.val_truth,
                                  n_items=data.n_items, metric=f"ndcg@{k}")
         beta, beta_rule = tuned_d["beta"], tuned_d["rule"]
@@ -1019,7 +1027,10 @@ def run_pipeline(frames: Frames, params: PipelineParams,
     ii_served = ii_eval if beta else None
     if beta and params.refit:
         t = time.perf_counter()
-        ii_served = ii_fit(data.hist_all)
+        try:
+            ii_served = ii_fit(data.hist_all)
+        except np.linalg.LinAlgError:  # keep the weights the version was evaluated with
+            ii_served = ii_eval
         timings["item_item_refit"] = time.perf_counter() - t
     if ii_served is None:
         ii_served = sp.csr_matrix((data.n_items, data.n_items), dtype=np.float32)

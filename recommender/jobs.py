@@ -76,6 +76,8 @@ class TrainParams:
         _number("validation_share", self.validation_share, 0.05, 0.9)
         _number("popular_days", self.popular_days, 1, 3650, integer=True)
         _number("item_item_lambda", self.item_item_lambda, 0.0, 1e6)
+        if 0 < self.item_item_lambda < 1:
+            raise JobParamsError("item_item_lambda", "item_item_lambda must be 0 (no item-to-item term) or at least 1")
         _number("item_item_neighbours", self.item_item_neighbours, 1, 5000, integer=True)
         for name in ("refit", "activate"):
             if not isinstance(getattr(self, name), bool):

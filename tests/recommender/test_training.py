@@ -1,5 +1,6 @@
 """Training as a job on planted data: it beats popularity, versions, gate, failures leave the old one serving."""
 
+import numpy as np
 import pytest
 from django.core.files.storage import default_storage
 
@@ -128,3 +129,26 @@ def test_training_with_activate_false_keeps_the_current_version(shop):
     second = ModelVersion.objects.get(pk=train({"activate": False, "seed": 3}).result_id)
     assert second.status == ModelStatus.READY and not second.is_active
     assert ModelVersion.objects.get(is_active=True).pk == first.pk
+
+
+def test_a_failed_item_to_item_fit_serves_the_model_alone(shop, monkeypatch):
+    def broken(*args, **kwargs):
+        raise np.linalg.LinAlgError("not positive definite")
+
+    monkeypatch.setattr(engine, "item_item_fit", broken)
+    job = train()
+    assert job.status == JobStatus.SUCCEEDED, job.error_message
+    version = ModelVersion.objects.get(pk=job.result_id)
+    assert version.info["discovery_beta"] == 0.0 and "failed" in version.info["discovery_rule"]["why"]
+    assert version.metrics["discovery"]["served"] == version.metrics["discovery"]["model"]
+    assert len(serving.artifact_load(version.artifact)["item_item_weights"]) == 0
+
+
+@pytest.mark.parametrize("value", [0.5, -1, "200"])
+def test_item_item_lambda_is_zero_or_at_least_one(value):
+    from jobs.registry import JobParamsError, get_kind
+
+    with pytest.raises(JobParamsError) as caught:
+        get_kind("recommender.train").clean_params({"item_item_lambda": value})
+    assert caught.value.field == "item_item_lambda"
+    assert get_kind("recommender.train").clean_params({"item_item_lambda": 0})["item_item_lambda"] == 0
