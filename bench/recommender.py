@@ -151,6 +151,7 @@ def quality_table(data, version) -> None:
     from implicit.nearest_neighbours import bm25_weight
 
     from recommender import engine
+    from recommender.services import served_discovery
 
     k = 10
     rows = []
@@ -187,7 +188,7 @@ def quality_table(data, version) -> None:
     als_seconds = time.perf_counter() - t
 
     d, nb = version.metrics["discovery"], version.metrics["next_basket"]
-    served_d = d.get("served", d["model"])
+    served_d = served_discovery(version.metrics)
     info = version.info
     add("discovery", f"served: LightFM + item-to-item (lambda {info.get('item_item_lambda', 0):g}, "
                      f"weight {info.get('discovery_beta', 0):g})", served_d)

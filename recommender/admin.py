@@ -1,13 +1,16 @@
+from collections.abc import Callable
+
 from django.contrib import admin, messages
 
 from .error_codes import RecommenderError
 from .models import ModelActivation, ModelVersion
-from .services import model_version_activate
+from .services import model_version_activate, served_discovery
 
 
-def _headline(version: ModelVersion, question: str, name: str) -> str:
+def _headline(version: ModelVersion, figures: Callable[[dict], dict]) -> str:
+    """The primary metric of the ranker ``figures`` picks from the version's metrics, or "-" if not recorded."""
     try:
-        return f"{version.metrics[question][name][version.primary_metric]:.4f}"
+        return f"{figures(version.metrics)[version.primary_metric]:.4f}"
     except (KeyError, TypeError):
         return "-"
 
@@ -22,20 +25,19 @@ class ModelVersionAdmin(admin.ModelAdmin):
 
     @admin.display(description="discovery (served)")
     def discovery(self, obj):
-        served = _headline(obj, "discovery", "served")
-        return served if served != "-" else _headline(obj, "discovery", "model")
+        return _headline(obj, served_discovery)
 
     @admin.display(description="discovery (popularity)")
     def popularity(self, obj):
-        return _headline(obj, "discovery", "popularity")
+        return _headline(obj, lambda m: m["discovery"]["popularity"])
 
     @admin.display(description="next basket (served)")
     def next_basket(self, obj):
-        return _headline(obj, "next_basket", "served")
+        return _headline(obj, lambda m: m["next_basket"]["served"])
 
     @admin.display(description="next basket (buy again)")
     def buy_again(self, obj):
-        return _headline(obj, "next_basket", "buy_again")
+        return _headline(obj, lambda m: m["next_basket"]["buy_again"])
 
     def has_add_permission(self, request):
         return False  # versions come from training jobs

@@ -86,14 +86,14 @@ class TrainParams:
 
 @job_kind("recommender.train", permission="recommender.add_modelversion", params=TrainParams)
 def recommender_train_job(ctx: JobContext) -> JobResult:
-    from .services import recommender_train
+    from .services import recommender_train, served_discovery
 
     try:
         version = recommender_train(params=ctx.params, job_id=ctx.job_id, progress=ctx.progress)
     except RecommenderError as exc:
         raise JobFailed(exc.code.value, exc.message) from exc
     d = version.metrics["discovery"]
-    d_served = d.get("served", d["model"])
+    d_served = served_discovery(version.metrics)
     nb = version.metrics["next_basket"]
     metric = version.primary_metric
     state = "active" if version.is_active else ("ready" if version.beats_baselines else "rejected: " +

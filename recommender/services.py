@@ -42,11 +42,18 @@ def pipeline_params(params: dict[str, Any]) -> engine.PipelineParams:
     )
 
 
+def served_discovery(metrics: dict) -> dict:
+    """The served discovery ranking's figures; versions from before the item-to-item term served the model
+    alone and recorded it as ``model`` only."""
+    discovery = metrics["discovery"]
+    return discovery.get("served", discovery["model"])
+
+
 def gate_check(metrics: dict, metric: str) -> tuple[bool, list[str]]:
     """Does the model beat every baseline on ``metric``, for both questions? Returns (passed, why-not)."""
     failures = []
     d, nb = metrics["discovery"], metrics["next_basket"]
-    served = d.get("served", d["model"])  # versions before the item-to-item term served the model alone
+    served = served_discovery(metrics)
     if not served[metric] > d["popularity"][metric]:
         failures.append(f"discovery: served {served[metric]:.4f} <= popularity {d['popularity'][metric]:.4f}")
     for baseline in ("buy_again", "popularity"):

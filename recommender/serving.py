@@ -32,11 +32,6 @@ logger = logging.getLogger(__name__)
 MAX_CATEGORY_MASKS = 256
 
 
-def subtree_ids(tree: tuple[tuple[int, int | None], ...], category_id: int) -> list[int]:
-    """The category and every category below it in ``tree`` ((id, parent_id) rows), sorted."""
-    return descendant_ids_in(tree, [category_id])
-
-
 @dataclass
 class LoadedModel:
     version_id: int
@@ -109,7 +104,7 @@ class LoadedModel:
             self._category_masks = (tree, masks)
         mask = masks.get(category_id)
         if mask is None:
-            mask = np.isin(self.item_category, subtree_ids(tree, category_id))
+            mask = np.isin(self.item_category, descendant_ids_in(tree, [category_id]))
             mask.flags.writeable = False
             if len(masks) >= MAX_CATEGORY_MASKS:
                 masks.clear()

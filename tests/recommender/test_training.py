@@ -152,3 +152,19 @@ def test_item_item_lambda_is_zero_or_at_least_one(value):
         get_kind("recommender.train").clean_params({"item_item_lambda": value})
     assert caught.value.field == "item_item_lambda"
     assert get_kind("recommender.train").clean_params({"item_item_lambda": 0})["item_item_lambda"] == 0
+
+
+def test_the_admin_shows_the_served_discovery_figure_and_the_model_for_older_versions():
+    from django.contrib import admin as django_admin
+
+    from recommender.admin import ModelVersionAdmin
+
+    columns = ModelVersionAdmin(ModelVersion, django_admin.site)
+    version = ModelVersion(primary_metric="ndcg@10", metrics={
+        "discovery": {"served": {"ndcg@10": 0.3}, "model": {"ndcg@10": 0.2}, "popularity": {"ndcg@10": 0.1}},
+        "next_basket": {"served": {"ndcg@10": 0.5}}})
+    assert (columns.discovery(version), columns.popularity(version)) == ("0.3000", "0.1000")
+    assert (columns.next_basket(version), columns.buy_again(version)) == ("0.5000", "-")
+    del version.metrics["discovery"]["served"]
+    assert columns.discovery(version) == "0.2000"
+    assert columns.discovery(ModelVersion(primary_metric="ndcg@10", metrics={})) == "-"
