@@ -9,11 +9,10 @@ from datetime import timedelta
 
 import numpy as np
 import pandas as pd
-from django.db import connection
 from django.db.models import Count, Max
 
 from behavior.models import Customer, Event, EventKind
-from behavior.selectors import EpochSeconds
+from behavior.selectors import customer_event_arrays
 from catalog.models import Product
 from catalog.selectors import category_ancestor_ids, category_descendant_ids
 
@@ -26,28 +25,17 @@ MAX_FIRST = 100
 _SPARE = 10
 
 
-_READ_BLOCK = 100_000
 
 # --- training data --------------------------------------------------------------------------------
 
 
 def training_frames(*, kinds: list[str]) -> engine.Frames:
     """Events of known customers (the given kinds), their customers and the whole catalogue, as frames."""
-    # Times as Unix seconds, and the rows straight from the cursor in blocks: a float per row reads about 2x
-    # faster than a timezone-aware datetime, and the ORM's per-row converters would cost as much again.
-    rows = Event.objects.filter(customer__isnull=False, kind__in=kinds).values_list(
-        "customer_id", "product_id", "kind", EpochSeconds("occurred_at"), "quantity"
-    )
-    columns = ["user_id", "item_id", "kind", "occurred_at", "quantity"]
-    blocks = []
-    with connection.cursor() as cursor:
-        cursor.execute(*rows.query.sql_with_params())
-        while batch := cursor.fetchmany(_READ_BLOCK):
-            blocks.append(pd.DataFrame.from_records(batch, columns=columns))
-    events = pd.concat(blocks, ignore_index=True) if blocks else pd.DataFrame(columns=columns)
-    # back to the stored precision (microseconds; SQLite's julianday keeps milliseconds)
-    events["occurred_at"] = pd.to_datetime(events["occurred_at"].astype(np.float64), unit="s", utc=True).dt.round(
-        "us" if connection.vendor == "postgresql" else "ms")
+    read = customer_event_arrays(kinds=kinds)
+    events = pd.DataFrame({
+        "user_id": read["customer_id"], "item_id": read["product_id"], "kind": read["kind"],
+        "occurred_at": pd.to_datetime(read["occurred_us"], unit="us", utc=True), "quantity": read["quantity"],
+    })
     user_ids = events["user_id"].unique().tolist() if not events.empty else []
     users = pd.DataFrame.from_records(
         Customer.objects.filter(pk__in=user_ids).values_list("id", "country", "attributes").iterator(chunk_size=20_000)
