@@ -58,6 +58,27 @@ def test_a_failed_training_leaves_the_active_version_serving(shop, monkeypatch):
     assert _serving_version_id() == first.pk
 
 
+def test_a_failure_on_the_side_thread_fails_the_job_and_leaves_the_active_version_serving(shop, monkeypatch):
+    # given an active version
+    first = ModelVersion.objects.get(pk=train().result_id)
+    side_threads = []
+
+    # when the evaluation, which runs on the side thread beside the refit, breaks
+    def broken_tune(*args, **kwargs):
+        import threading
+
+        side_threads.append(threading.current_thread().name)
+        raise RuntimeError("evaluation broke")
+
+    monkeypatch.setattr(engine, "tune_blend", broken_tune)
+    job = train()
+    # then the error reached the job, nothing was written, the first version still serves
+    assert side_threads and side_threads[0].startswith("recommender-side")
+    assert job.status == JobStatus.FAILED and job.error_code == "INTERNAL_ERROR"
+    assert list(ModelVersion.objects.values_list("pk", flat=True)) == [first.pk]
+    assert _serving_version_id() == first.pk
+
+
 def test_a_training_without_data_fails_with_a_named_code(db):
     job = train()
     assert (job.status, job.error_code) == (JobStatus.FAILED, "NO_DATA")
