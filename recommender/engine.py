@@ -16,7 +16,7 @@ import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -197,8 +197,12 @@ def fit_lightfm(
     epochs: int | None = None,
     validate: Callable[[Scorer], float] | None = None,
     on_epoch: Callable[[int, float | None], None] | None = None,
+    threads: Callable[[], int] | None = None,
 ) -> FitResult:
-    """Fit epoch by epoch; with ``validate`` keep the best epoch and stop after ``patience`` without gain."""
+    """Fit epoch by epoch; with ``validate`` keep the best epoch and stop after ``patience`` without gain.
+
+    ``threads``, when given, says before each epoch how many threads it gets (``params.num_threads``
+    otherwise)."""
     from lightfm import LightFM
 
     started = time.perf_counter()
@@ -215,7 +219,8 @@ def fit_lightfm(
     best_value, best_epoch, best_state = -math.inf, 0, None
     for epoch in range(1, total + 1):
         model.fit_partial(positives, user_features=user_features, item_features=item_features,
-                          sample_weight=sample_weight, epochs=1, num_threads=params.num_threads)
+                          sample_weight=sample_weight, epochs=1,
+                          num_threads=threads() if threads is not None else params.num_threads)
         value = None
         if validate is not None:
             value = float(validate(lightfm_scorer(*representations(model, user_features, item_features))))
@@ -1074,6 +1079,20 @@ def run_pipeline(frames: Frames, params: PipelineParams,
         return popular
 
     side = ThreadPoolExecutor(max_workers=1, thread_name_prefix="recommender-side")
+    pending: list[Future] = []
+
+    def submit(*args: Any) -> Future:
+        future = side.submit(*args)
+        pending.append(future)
+        return future
+
+    def lightfm_threads() -> int:
+        # While the side thread has work, LightFM leaves it a core: one more busy thread than cores stalls
+        # every epoch (OpenMP's static split waits for the slowest thread), while LightFM's last thread is
+        # worth less than a core (hogwild threads contend: 2 threads ran 1.0-1.75x as fast as one here).
+        busy = any(not f.done() for f in pending)
+        return max(fp.num_threads - 1, 1) if busy else fp.num_threads
+
     # one BLAS thread while the side thread runs beside LightFM's own threads: OpenBLAS's pool on top of
     # them would put more busy threads than cores on the machine
     blas = threadpool_limits(limits=1, user_api="blas")
@@ -1082,19 +1101,20 @@ def run_pipeline(frames: Frames, params: PipelineParams,
         # evaluated model, on the purchases of its training rows (nothing of the validation users' held-out
         # days, nothing of the test window).
         use_ii = params.item_item_lambda > 0 and len(data.val_users) > 0
-        ii_eval_f = side.submit(timed, "item_item", item_item, data.hist_val) if use_ii else None
-        baselines_f = side.submit(timed, "evaluate", baselines)
+        ii_eval_f = submit(timed, "item_item", item_item, data.hist_val) if use_ii else None
+        baselines_f = submit(timed, "evaluate", baselines)
 
         progress(0.05, "fitting on the training window")
         stage1 = fit_lightfm(data.w_fit, user_features=data.user_features, item_features=data.item_features,
-                             params=fp, validate=validate if len(data.val_users) else None, on_epoch=on_epoch_1)
+                             params=fp, validate=validate if len(data.val_users) else None, on_epoch=on_epoch_1,
+                             threads=lightfm_threads)
         timings["fit"] = stage1.seconds
         model_scorer = lightfm_scorer(*representations(stage1.model, data.user_features, data.item_features))
         # (the side thread takes its tasks in order: the item-to-item fit is done when this starts)
-        choices_f = side.submit(timed, "evaluate", lambda: _evaluate_model(
+        choices_f = submit(timed, "evaluate", lambda: _evaluate_model(
             data, params, model_scorer, *(ii_eval_f.result() if ii_eval_f is not None else (None, ""))))
         # the served item-to-item weights, refitted on everything, only if the term is kept
-        ii_all_f = side.submit(lambda: timed("item_item_refit", item_item, data.hist_all)
+        ii_all_f = submit(lambda: timed("item_item_refit", item_item, data.hist_all)
                                if choices_f.result()["beta"] else (None, "")) if use_ii and params.refit else None
 
         final = stage1
@@ -1107,7 +1127,7 @@ def run_pipeline(frames: Frames, params: PipelineParams,
                          f"refit on all data: epoch {epoch}/{epochs} (evaluating beside it)")
 
             final = fit_lightfm(data.w_all, user_features=data.user_features, item_features=data.item_features,
-                                params=fp, epochs=epochs, on_epoch=on_epoch_2)
+                                params=fp, epochs=epochs, on_epoch=on_epoch_2, threads=lightfm_threads)
             timings["refit"] = final.seconds
         else:
             progress(0.85, "evaluating on the held-out window")
