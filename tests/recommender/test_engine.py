@@ -229,3 +229,34 @@ def test_tune_discovery_takes_the_term_when_it_finds_what_the_model_misses():
     assert tuned["beta"] > 0
     assert tuned["table"][tuned["beta"]] > tuned["table"][0.0] + 0.5
     assert tuned["rule"]["gain_over_model"] > 10 * tuned["rule"]["standard_error"]
+
+
+def test_tune_discovery_drops_the_term_only_when_the_model_alone_is_clearly_better():
+    # given a model that ranks each user's next item first, and an item-to-item term that points elsewhere
+    rng = np.random.default_rng(4)
+    users, items = 200, 20
+    bought = 2 * rng.integers(0, items // 2, users)
+    history = sp.csr_matrix((np.ones(users), (np.arange(users), bought)), shape=(users, items))
+    truth = sp.csr_matrix((np.ones(users), (np.arange(users), (bought + 1) % items)), shape=(users, items))
+    misleading = sp.csr_matrix((np.ones(2 * users), (np.repeat(np.arange(users), 2),
+                                                     np.stack([bought, (bought + 5) % items], 1).ravel())),
+                               shape=(users, items))
+    weights = engine.item_item_fit(misleading, lam=5.0)
+
+    def knowing(rows):
+        scores = np.zeros((len(rows), items), dtype=np.float32)
+        scores[np.arange(len(rows)), (bought[rows] + 1) % items] = 1.0
+        return scores
+
+    # (only a large weight, where the term outweighs the model)
+    tuned = engine.tune_discovery(knowing, history, weights, users=np.arange(users), truth=truth, n_items=items,
+                                  grid=(0.0, 4.0))
+    # then the model alone is served: its lead is far beyond one standard error
+    assert tuned["beta"] == 0.0 and tuned["rule"]["best_positive"] == 4.0
+    assert -tuned["rule"]["gain_over_model"] > tuned["rule"]["standard_error"]
+
+    # and when the two are level, the term stays
+    level = engine.tune_discovery(lambda rows: np.zeros((len(rows), items), dtype=np.float32), history,
+                                  sp.csr_matrix((items, items), dtype=np.float32), users=np.arange(users),
+                                  truth=truth, n_items=items)
+    assert level["beta"] == min(b for b in engine.ITEM_ITEM_GRID if b > 0)
