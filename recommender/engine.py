@@ -1049,8 +1049,8 @@ def run_pipeline(frames: Frames, params: PipelineParams,
     LightFM fits on the calling thread (it releases the GIL while an epoch runs, and the progress reports
     stay on the job's thread); everything that does not wait for a fitted model -- the item-to-item fits and
     the baselines' figures -- runs on one side thread beside the first fit, and the evaluated model's figures
-    beside the refit (the refit needs only the best epoch). On this project's 2-core host LightFM's second
-    thread adds little (hogwild updates contend), so the side work uses what the fit leaves idle.
+    beside the refit (the refit needs only the best epoch). While the side thread has work LightFM runs on
+    one thread fewer (see ``lightfm_threads``), so the side work takes a core LightFM makes poor use of.
     """
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
