@@ -41,7 +41,6 @@ def import_reports(*, kind: str | None = None, limit: int = 20) -> QuerySet[Impo
 
 _PG_EPOCH_US = 946_684_800_000_000  # 2000-01-01, PostgreSQL's timestamp origin, in Unix microseconds
 _KINDS = [kind.value for kind in EventKind]
-_READ_BLOCK = 100_000
 
 
 def customer_event_arrays(*, kinds: Sequence[str]) -> dict[str, np.ndarray]:
@@ -61,12 +60,9 @@ def customer_event_arrays(*, kinds: Sequence[str]) -> dict[str, np.ndarray]:
                 "occurred_us": occurred_us, "quantity": quantity}
     rows = Event.objects.filter(customer__isnull=False, kind__in=kinds).values_list(
         "customer_id", "product_id", "kind", EpochSeconds("occurred_at"), "quantity")
-    blocks = []
     with connection.cursor() as cursor:
         cursor.execute(*rows.query.sql_with_params())
-        while batch := cursor.fetchmany(_READ_BLOCK):
-            blocks.append(batch)
-    columns = list(zip(*[row for block in blocks for row in block])) or [()] * 5
+        columns = list(zip(*cursor.fetchall())) or [()] * 5
     seconds = np.asarray(columns[3], dtype=np.float64)
     return {"customer_id": np.asarray(columns[0], dtype=np.int64), "product_id": np.asarray(columns[1], dtype=np.int64),
             "kind": np.asarray(columns[2], dtype=object),
@@ -91,14 +87,15 @@ def _event_columns_postgres(kinds: list[str]) -> tuple[np.ndarray, ...]:
     if bytes(buffer[:11]) != b"PGCOPY\n\xff\r\n\x00":
         raise RuntimeError("unexpected COPY output: no binary signature")
     start = 19 + int.from_bytes(buffer[15:19], "big")
-    row = np.dtype([("n", ">i2"), ("l0", ">i4"), ("customer", ">i8"), ("l1", ">i4"), ("product", ">i8"),
-                    ("l2", ">i4"), ("kind", ">i2"), ("l3", ">i4"), ("t", ">i8"), ("l4", ">i4"), ("quantity", ">i4")])
+    fields = [("customer", ">i8"), ("product", ">i8"), ("kind", ">i2"), ("t", ">i8"), ("quantity", ">i4")]
+    row = np.dtype([("n", ">i2")] + [part for i, (name, kind) in enumerate(fields)
+                                     for part in ((f"l{i}", ">i4"), (name, kind))])
     body = memoryview(buffer)[start:len(buffer) - 2]
     if len(body) % row.itemsize:
         raise RuntimeError("unexpected COPY output: rows of another width (a NULL value?)")
     rows = np.frombuffer(body, dtype=row)
-    if len(rows) and not ((rows["n"] == 5).all() and (rows["l0"] == 8).all() and (rows["l1"] == 8).all()
-                          and (rows["l2"] == 2).all() and (rows["l3"] == 8).all() and (rows["l4"] == 4).all()):
+    if len(rows) and not ((rows["n"] == len(fields)).all() and all(
+            (rows[f"l{i}"] == np.dtype(kind).itemsize).all() for i, (_, kind) in enumerate(fields))):
         raise RuntimeError("unexpected COPY output: fields of another width")
     return (rows["customer"].astype(np.int64), rows["product"].astype(np.int64), rows["kind"].astype(np.int64),
             rows["t"].astype(np.int64) + _PG_EPOCH_US, rows["quantity"].astype(np.int64))

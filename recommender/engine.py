@@ -996,10 +996,22 @@ def evaluate_both(data: Prepared, *, discovery: Scorer, next_basket: Scorer, k: 
     }
 
 
+def _choose_discovery(data: Prepared, params: PipelineParams, model_scorer: Scorer, ii_eval: sp.csr_matrix | None,
+                      ii_why: str) -> tuple[float, dict[str, float], dict[str, Any]]:
+    """The weight of the item-to-item term in the discovery ranking, chosen on the validation users:
+    (weight, validation table, rule)."""
+    if ii_eval is None:
+        why = ii_why or ("item_item_lambda is 0" if not params.item_item_lambda else "no validation users")
+        return 0.0, {}, {"chosen": 0.0, "why": why}
+    tuned = tune_discovery(model_scorer, data.hist_val, ii_eval, users=data.val_users, truth=data.val_truth,
+                           n_items=data.n_items, metric=f"ndcg@{params.k}")
+    return tuned["beta"], {f"{b:g}": v for b, v in tuned["table"].items()}, tuned["rule"]
+
+
 def _evaluate_model(data: Prepared, params: PipelineParams, model_scorer: Scorer, ii_eval: sp.csr_matrix | None,
-                    ii_why: str) -> dict[str, Any]:
-    """The fitted model's choices on the validation users (the next-basket blend, the weight of the
-    item-to-item term) and its figures on the test window: served and alone, for both questions."""
+                    beta: float) -> dict[str, Any]:
+    """The fitted model's next-basket blend, chosen on the validation users, and its figures on the test
+    window: served (with the item-to-item term at weight ``beta``) and alone, for both questions."""
     k = params.k
     # the next-basket blend (weight, history half-life) is chosen on the validation users only,
     # never on the test window
@@ -1013,18 +1025,6 @@ def _evaluate_model(data: Prepared, params: PipelineParams, model_scorer: Scorer
         half_life, trend_weight, alpha = tuned["half_life"], tuned["trend_weight"], tuned["alpha"]
         blend_rule = tuned["rule"]
         alpha_table = {f"{h:g}/{g:g}/{x:g}": v for (h, g, x), v in tuned["table"].items()}
-    # discovery: the weight of the item-to-item term, chosen on the validation users as well
-    beta = 0.0
-    beta_table: dict[str, float] = {}
-    beta_rule: dict[str, Any] = {"chosen": 0.0, "why": ii_why or ("item_item_lambda is 0" if not params.item_item_lambda
-                                                                  else "no validation users")}
-    started = time.perf_counter()
-    if ii_eval is not None:
-        tuned_d = tune_discovery(model_scorer, data.hist_val, ii_eval, users=data.val_users, truth=data.val_truth,
-                                 n_items=data.n_items, metric=f"ndcg@{k}")
-        beta, beta_rule = tuned_d["beta"], tuned_d["rule"]
-        beta_table = {f"{b:g}": v for b, v in tuned_d["table"].items()}
-    tune_seconds = time.perf_counter() - started
     served_discovery = discovery_scorer(model_scorer, data.hist_test, ii_eval, beta) if beta else model_scorer
     served = evaluate_both(data, discovery=served_discovery,
                            next_basket=blend_scorer(model_scorer, data.own_test[half_life], alpha, data.trend_test,
@@ -1032,8 +1032,7 @@ def _evaluate_model(data: Prepared, params: PipelineParams, model_scorer: Scorer
                            k=k)
     return {
         "half_life": half_life, "trend_weight": trend_weight, "alpha": alpha, "alpha_table": alpha_table,
-        "blend_rule": blend_rule, "beta": beta, "beta_table": beta_table, "beta_rule": beta_rule,
-        "tune_seconds": tune_seconds, "served": served,
+        "blend_rule": blend_rule, "served": served,
         "model_discovery": evaluate(model_scorer, users=data.test_users, truth=data.test_truth,
                                     excluded=data.hist_test, n_items=data.n_items, k=k)
         if beta else dict(served["discovery"]),
@@ -1120,12 +1119,15 @@ def run_pipeline(frames: Frames, params: PipelineParams,
                              threads=lightfm_threads)
         timings["fit"] = stage1.seconds
         model_scorer = lightfm_scorer(*representations(stage1.model, data.user_features, data.item_features))
-        # (the side thread takes its tasks in order: the item-to-item fit is done when this starts)
-        choices_f = submit(timed, "evaluate", lambda: _evaluate_model(
+        # (the side thread takes its tasks in order: each result a task waits for is there when it starts)
+        discovery_f = submit(timed, "item_item", lambda: _choose_discovery(
             data, params, model_scorer, *(ii_eval_f.result() if ii_eval_f is not None else (None, ""))))
+        choices_f = submit(timed, "evaluate", lambda: _evaluate_model(
+            data, params, model_scorer, ii_eval_f.result()[0] if ii_eval_f is not None else None,
+            discovery_f.result()[0]))
         # the served item-to-item weights, refitted on everything, only if the term is kept
         ii_all_f = submit(lambda: timed("item_item_refit", item_item, data.hist_all)
-                               if choices_f.result()["beta"] else (None, "")) if use_ii and params.refit else None
+                          if discovery_f.result()[0] else (None, "")) if use_ii and params.refit else None
 
         final = stage1
         if params.refit:
@@ -1141,6 +1143,7 @@ def run_pipeline(frames: Frames, params: PipelineParams,
             timings["refit"] = final.seconds
         else:
             progress(0.85, "evaluating on the held-out window")
+        beta, beta_table, beta_rule = discovery_f.result()
         choices = choices_f.result()
         popular = baselines_f.result()
         ii_eval = ii_eval_f.result()[0] if ii_eval_f is not None else None
@@ -1149,9 +1152,6 @@ def run_pipeline(frames: Frames, params: PipelineParams,
         side.shutdown(wait=True, cancel_futures=True)
         blas.restore_original_limits()
 
-    timings["item_item"] = timings.get("item_item", 0.0) + choices["tune_seconds"]
-    timings["evaluate"] -= choices["tune_seconds"]
-    beta = choices["beta"]
     half_life, trend_weight, alpha = choices["half_life"], choices["trend_weight"], choices["alpha"]
     evals = {
         "discovery": {"served": choices["served"]["discovery"], "model": choices["model_discovery"],
@@ -1165,8 +1165,7 @@ def run_pipeline(frames: Frames, params: PipelineParams,
         ii_served = ii_all if params.refit and ii_all is not None else ii_eval
     if ii_served is None:
         ii_served = sp.csr_matrix((data.n_items, data.n_items), dtype=np.float32)
-    alpha_table, beta_table = choices["alpha_table"], choices["beta_table"]
-    blend_rule, beta_rule = choices["blend_rule"], choices["beta_rule"]
+    alpha_table, blend_rule = choices["alpha_table"], choices["blend_rule"]
     progress(0.9, "exporting")
     user_vectors, item_vectors, item_bias = representations(final.model, data.user_features, data.item_features)
     n_u, n_i = len(data.user_ids), len(data.item_ids)
