@@ -116,6 +116,7 @@ def main(argv: list[str]) -> None:
     from catalog.models import Category
     from forecasting import engine
     from forecasting.selectors import daily_series
+    from forecasting.params import ForecastParams
     from forecasting.services import forecast_run
 
     products = args.series - 41
@@ -141,7 +142,8 @@ def main(argv: list[str]) -> None:
     import statsforecast  # noqa: F401
 
     tic = time.perf_counter()
-    run = forecast_run(horizon=args.horizon, all_products=True, n_jobs=args.n_jobs, history_days=91)
+    params = ForecastParams(horizon=args.horizon, all_products=True, history_days=91)
+    run = forecast_run(params=params, n_jobs=args.n_jobs)
     ours = time.perf_counter() - tic
     panel = daily_series(start=START, end=START + timedelta(days=args.days - 1),
                          product_ids=ids)  # check, not timed: the database gives back the generated arrays
@@ -149,7 +151,8 @@ def main(argv: list[str]) -> None:
     sold = int((net.sum(axis=1) > 0).sum())
     assert run.series_count == 1 + len(cat_ids) + sold, run.series_count
 
-    config = engine.EngineConfig(horizon=args.horizon, n_jobs=args.n_jobs)
+    config = engine.EngineConfig(horizon=params.horizon, n_windows=params.n_windows, level=params.level,
+                                 n_jobs=args.n_jobs)
     in_run = {1 + len(cat_ids) + i for i in range(products) if net[i].sum() > 0}
     keep = [i for i in range(len(values)) if i <= len(cat_ids) or i in in_run]
     lib = library_only(values[keep], config)

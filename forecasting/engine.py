@@ -56,10 +56,11 @@ class NotEnoughHistory(ValueError):
 
 @dataclass(frozen=True)
 class EngineConfig:
-    horizon: int = 28
-    n_windows: int = 3
+    # The job's parameters (forecasting.params) have no defaults here: the service passes them.
+    horizon: int
+    n_windows: int
+    level: int
     season_length: int = 7
-    level: int = 80
     sparse_adi: float = SPARSE_ADI
     n_jobs: int = 1
     ets_model: str = "AZA"
@@ -262,12 +263,11 @@ def gbm_run(values: np.ndarray, start: pd.Timestamp, config: EngineConfig, progr
 # --- the whole panel -------------------------------------------------------------------------------
 
 
-def forecast_panel(values: np.ndarray, start: pd.Timestamp, config: EngineConfig | None = None,
+def forecast_panel(values: np.ndarray, start: pd.Timestamp, config: EngineConfig,
                    progress: Progress = _noop) -> PanelForecast:
     """Classify, backtest, choose and forecast every series of the panel."""
     import time
 
-    config = config or EngineConfig()
     values = np.asarray(values, dtype=np.float64)
     n, t_len = values.shape
     if t_len < config.min_days():

@@ -12,11 +12,12 @@ from strawberry.types import Info
 from strawberry_django.relay import DjangoListConnection
 
 from config.graphql_permissions import staff_with_perm
-from jobs.schema import JobPayload, submit_job
+from jobs.schema import JobPayload, job_params_input, submit_job
 
 from . import selectors
 from .error_codes import ForecastErrorCode
 from .models import ForecastRun, ForecastSeries, Measure
+from .params import ForecastParams
 from .services import forecast_dates
 
 VIEW = "forecasting.view_forecastrun"
@@ -97,15 +98,8 @@ def _forecast(row: ForecastSeries, horizon: int | None) -> Forecast:
     )
 
 
-@strawberry.input(name="RunForecastInput", description="Every field has a default: `runForecast(input: {})`.")
-class RunForecastInput:
-    horizon: int = 28
-    measure: MeasureEnum = Measure.UNITS
-    top_products: int = strawberry.field(default=20, description="Best sellers by net units to forecast.")
-    all_products: bool = strawberry.field(default=False, description="Forecast every product that sold.")
-    n_windows: int = strawberry.field(default=3, description="Backtest origins, `horizon` days apart.")
-    level: int = strawberry.field(default=80, description="Interval coverage, percent.")
-    history_days: int = strawberry.field(default=91, description="Days of history stored with each series.")
+RunForecastInput = job_params_input(ForecastParams, name="RunForecastInput", graphql_types={"measure": MeasureEnum},
+                                    description="Every field has a default: `runForecast(input: {})`.")
 
 
 @strawberry.type

@@ -16,6 +16,7 @@ from analytics.services import rollups_refresh_pending
 from . import engine
 from .error_codes import ForecastErrorCode
 from .models import ForecastRun, ForecastSeries, Measure, Scope
+from .params import ForecastParams
 from .selectors import daily_series, sales_date_range, top_product_ids
 
 Progress = Callable[[float, str], None]
@@ -40,9 +41,8 @@ def _rounded(values: np.ndarray) -> list[float]:
     return [round(float(v), 3) for v in values]
 
 
-def forecast_run(*, measure: str = Measure.UNITS, horizon: int = 28, n_windows: int = 3, level: int = 80,
-                 top_products: int = 20, all_products: bool = False, history_days: int = 91,
-                 n_jobs: int = 2, job_id: int | None = None, progress: Progress = _none_progress) -> ForecastRun:
+def forecast_run(*, params: ForecastParams, n_jobs: int = 2, job_id: int | None = None,
+                 progress: Progress = _none_progress) -> ForecastRun:
     """Forecast the total, every category and the top products (or all), and store the run.
 
     Nothing is written until everything has been computed; then the run and all its series are written in
@@ -56,13 +56,14 @@ def forecast_run(*, measure: str = Measure.UNITS, horizon: int = 28, n_windows: 
     if bounds is None:
         raise ForecastFailed(ForecastErrorCode.NO_SALES, "There are no purchases to forecast from.")
     start, end = bounds
-    config = engine.EngineConfig(horizon=horizon, n_windows=n_windows, level=level, n_jobs=n_jobs)
+    config = engine.EngineConfig(horizon=params.horizon, n_windows=params.n_windows, level=params.level,
+                                 n_jobs=n_jobs)
     if (end - start).days + 1 < config.min_days():
         raise ForecastFailed(ForecastErrorCode.NOT_ENOUGH_HISTORY,
-                             f"{(end - start).days + 1} days of sales; a {n_windows}-origin backtest of "
-                             f"{horizon} days needs at least {config.min_days()}.")
-    products = top_product_ids(limit=None if all_products else top_products)
-    panel = daily_series(measure=measure, start=start, end=end, product_ids=products)
+                             f"{(end - start).days + 1} days of sales; a {params.n_windows}-origin backtest of "
+                             f"{params.horizon} days needs at least {config.min_days()}.")
+    products = top_product_ids(limit=None if params.all_products else params.top_products)
+    panel = daily_series(measure=params.measure, start=start, end=end, product_ids=products)
     timings["series"] = time.perf_counter() - tic
     progress(0.1, f"{len(panel.keys)} series over {panel.values.shape[1]} days")
 
@@ -74,9 +75,10 @@ def forecast_run(*, measure: str = Measure.UNITS, horizon: int = 28, n_windows: 
 
     progress(0.92, "storing")
     tic = time.perf_counter()
-    run = _store(panel=panel, result=result, config=config, measure=measure, job_id=job_id, timings=timings,
-                 history_days=history_days, params={"top_products": top_products, "all_products": all_products,
-                                                    "history_days": history_days})
+    run = _store(panel=panel, result=result, config=config, measure=params.measure, job_id=job_id,
+                 timings=timings, history_days=params.history_days,
+                 params={"top_products": params.top_products, "all_products": params.all_products,
+                         "history_days": params.history_days})
     return run
 
 

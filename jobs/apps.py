@@ -6,4 +6,4 @@ class JobsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from . import jobs  # noqa: F401 - registers the jobs.selfcheck kind
+        from . import selfcheck  # noqa: F401 - registers the jobs.selfcheck kind

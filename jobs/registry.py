@@ -5,8 +5,9 @@ An app registers a kind from its own ``jobs.py`` (imported in its AppConfig.read
     @job_kind("recommender.train", permission="recommender.add_modelversion", params=TrainParams)
     def recommender_train_job(ctx: JobContext) -> JobResult: ...
 
-``params`` is a callable that takes the submitted dict and returns the cleaned dict (e.g. a
-dataclass with defaults and ``__post_init__`` checks, turned back into a dict by the registry); it
+``params`` is a callable that takes the submitted dict and returns the cleaned dict: normally a
+``jobs.params.JobParams`` dataclass, the single declaration of each parameter's default, range and
+help (turned back into a dict by the registry; the GraphQL input is generated from it too); it
 raises ``JobParamsError`` for bad input. The runner calls ``ctx.progress(fraction, message)`` as it
 goes, which records progress and raises ``JobCancelled`` when a cancel was requested; it returns a
 ``JobResult`` naming what it produced. Whatever the runner puts in service must be switched only at

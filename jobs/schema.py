@@ -24,7 +24,9 @@ from strawberry_django.relay import DjangoListConnection
 
 from .error_codes import JobErrorCode
 from .models import Job, JobStatus
+from .params import field_specs
 from .registry import JobParamsError, get_kind
+from .selfcheck import SelfCheckParams
 from .services import JobAlreadyFinished, JobBrokerUnavailable, JobNotFound, UnknownJobKind, job_cancel, job_submit
 
 JobStatusEnum = strawberry.enum(JobStatus, name="JobStatus")
@@ -181,10 +183,34 @@ class Query:
         return qs  # type: ignore[return-value]
 
 
-@strawberry.input(name="RunSelfCheckInput", description="A diagnostic job: N sleeping steps with progress.")
-class RunSelfCheckInput:
-    steps: int = 5
-    step_seconds: float = 0.2
+def job_params_input(params_class: type, *, name: str, description: str,
+                     graphql_types: dict[str, Any] | None = None) -> type:
+    """The GraphQL input of a job kind, generated from its parameters (jobs.params): same fields, defaults, help.
+
+    ``graphql_types`` overrides a field's GraphQL type, e.g. an enum for a field of choices (the default
+    becomes the enum member of that value) or ``date`` for an ISO date string. A field whose default is
+    None or computed shows no default: leaving it out lets the job fill it in.
+    """
+    graphql_types = graphql_types or {}
+    annotations: dict[str, Any] = {}
+    namespace: dict[str, Any] = {}
+    for spec in field_specs(params_class):
+        plain_type = {list: list[str]}.get(spec.kind, spec.kind)
+        field_type = graphql_types.get(spec.name, plain_type)
+        if spec.has_plain_default:
+            default = field_type(spec.default) if isinstance(field_type, type) and issubclass(field_type, Enum) \
+                else spec.default
+            annotations[spec.name] = field_type
+        else:
+            default = strawberry.UNSET
+            annotations[spec.name] = field_type | None
+        namespace[spec.name] = strawberry.field(default=default, description=spec.param.help or None)
+    namespace["__annotations__"] = annotations
+    return strawberry.input(type(name, (), namespace), name=name, description=description)
+
+
+RunSelfCheckInput = job_params_input(SelfCheckParams, name="RunSelfCheckInput",
+                                     description="A diagnostic job: N sleeping steps with progress.")
 
 
 @strawberry.type

@@ -16,7 +16,7 @@ from strawberry import relay
 
 from catalog.schema import ProductType
 from config.graphql_permissions import staff_with_perm
-from jobs.schema import JobPayload, submit_job
+from jobs.schema import JobPayload, job_params_input, submit_job
 
 from . import selectors, services
 from .error_codes import RecommenderError, RecommenderErrorCode
@@ -87,21 +87,9 @@ class RecommenderModelPayload:
     errors: list[RecommenderPayloadError] = dataclasses.field(default_factory=list)
 
 
-def _train_input_class():
-    """TrainRecommenderInput mirrors the job's parameters, every field with the job's default."""
-    annotations, namespace = {}, {}
-    for f in dataclasses.fields(TrainParams):
-        if f.name == "loss":
-            annotations[f.name], namespace[f.name] = LossEnum, LossEnum(f.default)
-        else:
-            annotations[f.name], namespace[f.name] = f.type if not isinstance(f.type, str) else eval(f.type), f.default
-    namespace["__annotations__"] = annotations
-    cls = type("TrainRecommenderInput", (), namespace)
-    return strawberry.input(cls, name="TrainRecommenderInput",
-                            description="Training parameters; see docs/recommender.md. Every field is optional.")
-
-
-TrainRecommenderInput = _train_input_class()
+TrainRecommenderInput = job_params_input(
+    TrainParams, name="TrainRecommenderInput", graphql_types={"loss": LossEnum},
+    description="Training parameters; see docs/recommender.md. Every field is optional.")
 
 
 def _parse_category(category_id: strawberry.ID | None) -> int | None:

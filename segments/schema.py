@@ -14,10 +14,11 @@ from strawberry_django.relay import DjangoListConnection
 
 from behavior.schema import CustomerType
 from config.graphql_permissions import staff_with_perm
-from jobs.schema import JobPayload, submit_job
+from jobs.schema import JobPayload, job_params_input, submit_job
 
 from . import selectors
 from .models import Algorithm, Segment, SegmentationRun, SegmentMembership, RunStatus
+from .params import SegmentationParams
 
 VIEW = "segments.view_segment"
 AlgorithmEnum = strawberry.enum(Algorithm, name="SegmentationAlgorithm")
@@ -91,22 +92,9 @@ class SegmentType:
         return info.context.request.build_absolute_uri(path)
 
 
-@strawberry.input(name="RunSegmentationInput", description="Every field has a default: `{}` runs K-means with k "
-                                                           "chosen by silhouette, as of the last purchase day.")
-class RunSegmentationInput:
-    algorithm: AlgorithmEnum = Algorithm.KMEANS  # type: ignore[assignment]
-    as_of: date | None = strawberry.field(default=strawberry.UNSET,
-                                          description="Default: the day of the last purchase (shop time).")
-    k: int | None = strawberry.field(default=strawberry.UNSET, description="Default: chosen in kMin..kMax.")
-    k_min: int = 3
-    k_max: int = 8
-    eps: float = strawberry.field(default=0.5, description="DBSCAN radius in standardised feature units.")
-    min_samples: int = 10
-    sample_size: int = strawberry.field(default=20_000, description="Rows used to choose k and to fit DBSCAN.")
-    features: list[str] | None = strawberry.field(
-        default=strawberry.UNSET, description="Default recency, frequency, monetary, views; also add_to_cart_rate, "
-                                              "category_breadth, average_basket, tenure.")
-    seed: int = 0
+RunSegmentationInput = job_params_input(
+    SegmentationParams, name="RunSegmentationInput", graphql_types={"algorithm": AlgorithmEnum, "as_of": date},
+    description="Every field has a default: `{}` runs K-means with k chosen by silhouette, as of the last purchase day.")
 
 
 @strawberry.type

@@ -6,7 +6,6 @@ import io
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -19,13 +18,9 @@ from django.utils import timezone
 from . import engine
 from .error_codes import SegmentsErrorCode
 from .models import Algorithm, RunStatus, Segment, SegmentationRun, SegmentMembership
+from .params import SegmentationParams
 from .selectors import customer_features, latest_purchase_date
 
-# Views join R, F and M by default: engagement separates customers that RFM alone blurs (a column
-# without variation, e.g. a shop that sends no views, is constant after scaling and changes nothing).
-DEFAULT_FEATURES = ("recency", "frequency", "monetary", "views")
-ALL_FEATURES = ("recency", "frequency", "monetary", "views", "add_to_cart_rate", "category_breadth",
-                "average_basket", "tenure")
 # A customer whose first purchase is this recent (and who has at most two orders) is "New".
 NEW_CUSTOMER_DAYS = 60
 
@@ -63,79 +58,52 @@ class StageTimer:
         return now
 
 
-def segmentation_run(
-    *,
-    algorithm: str = Algorithm.KMEANS,
-    as_of: date | None = None,
-    k: int | None = None,
-    k_min: int = 3,
-    k_max: int = 8,
-    eps: float = 0.5,
-    min_samples: int = 10,
-    sample_size: int = 20_000,
-    features: tuple[str, ...] | list[str] = DEFAULT_FEATURES,
-    seed: int = 0,
-    job_id: int | None = None,
-    progress: Callable[[float, str], None] = lambda fraction, message: None,
-) -> SegmentationRun:
+def segmentation_run(*, params: SegmentationParams, job_id: int | None = None,
+                     progress: Callable[[float, str], None] = lambda fraction, message: None) -> SegmentationRun:
     """Compute features, cluster, label, write the run BUILDING and publish it at the end.
 
     Any failure marks the run FAILED and removes what it wrote; the served run does not change.
     """
     timer = StageTimer()
-    t = time.perf_counter()
-    as_of = as_of or latest_purchase_date()
+    started = time.perf_counter()
+    as_of = params.as_of_date or latest_purchase_date()
     if as_of is None:
         raise SegmentationFailed(SegmentsErrorCode.NO_CUSTOMERS, "There are no purchases to segment.")
     progress(0.02, f"computing features as of {as_of}")
     frame = customer_features(as_of=as_of)
-    t = timer.stage("features", t)
+    started = timer.stage("features", started)
     if frame.empty:
         raise SegmentationFailed(SegmentsErrorCode.NO_CUSTOMERS, f"No customer bought anything by {as_of}.")
     progress(0.25, f"{len(frame)} customers; scoring and clustering")
 
     scores = engine.rfm_scores(frame["recency"].to_numpy(), frame["frequency"].to_numpy(),
                                frame["monetary"].to_numpy())
-    names = list(features)
+    names = list(params.features)
     x = engine.transform(frame[names].to_numpy(dtype=np.float64), names)
-    t = timer.stage("scale", t)
+    started = timer.stage("scale", started)
 
-    def cluster_progress(fraction: float, message: str) -> None:
-        progress(0.25 + 0.45 * fraction, message)
-
-    try:
-        if algorithm == Algorithm.DBSCAN:
-            result = engine.dbscan_cluster(x, eps=eps, min_samples=min_samples, sample_size=sample_size,
-                                           max_pairs=dbscan_max_pairs(), seed=seed, threads=sklearn_threads(),
-                                           progress=cluster_progress)
-            if result.k == 0:
-                raise SegmentationFailed(SegmentsErrorCode.NO_CLUSTERS, f"DBSCAN with eps={eps} and "
-                                         f"min_samples={min_samples} found no cluster: every customer is noise.")
-        else:
-            result = engine.kmeans_cluster(x, k=k, k_min=k_min, k_max=k_max, sample_size=sample_size, seed=seed,
-                                           threads=sklearn_threads(), progress=cluster_progress)
-    except engine.SegmentationError as exc:
-        raise SegmentationFailed(SegmentsErrorCode(exc.code), exc.message) from exc
+    result = _cluster(x, params, lambda fraction, message: progress(0.25 + 0.45 * fraction, message))
     timer.sklearn_seconds = result.sklearn_seconds
-    t = timer.stage("cluster", t)
+    started = timer.stage("cluster", started)
 
     profiles = engine.cluster_profiles(frame, scores, result.labels)
     labels = engine.label_segments(profiles, new_days=NEW_CUSTOMER_DAYS)
-    t = timer.stage("label", t)
+    started = timer.stage("label", started)
     progress(0.72, "writing segments and memberships")
 
     run = SegmentationRun.objects.create(
-        job_id=job_id, algorithm=algorithm, as_of=as_of, customers=len(frame), k=result.k,
+        job_id=job_id, algorithm=params.algorithm, as_of=as_of, customers=len(frame), k=result.k,
         silhouette=result.silhouette, silhouette_by_k={str(c): s for c, s in result.silhouette_by_k.items()},
-        features=names, params={"k": k, "k_min": k_min, "k_max": k_max, "eps": eps, "min_samples": min_samples,
-                                "sample_size": sample_size, "seed": seed, "fit_size": result.fit_size},
+        features=names, params={"k": params.k, "k_min": params.k_min, "k_max": params.k_max, "eps": params.eps,
+                                "min_samples": params.min_samples, "sample_size": params.sample_size,
+                                "seed": params.seed, "fit_size": result.fit_size},
     )
     try:
         segments = Segment.objects.bulk_create([Segment(run=run, label=label, **profile_fields(p))
                                                 for p, label in zip(profiles, labels, strict=True)])
         segment_ids = {s.cluster: s.pk for s in segments}
         _write_memberships(run, frame, scores, result.labels, segment_ids)
-        t = timer.stage("write", t)
+        started = timer.stage("write", started)
         progress(0.97, "publishing")
         run.sizes = {s.label: s.size for s in segments}
         timer.seconds["sklearn"] = round(timer.sklearn_seconds, 3)
@@ -145,6 +113,26 @@ def segmentation_run(
         segmentation_discard(run=run)
         raise
     return run
+
+
+def _cluster(x: np.ndarray, params: SegmentationParams,
+             progress: Callable[[float, str], None]) -> engine.ClusterResult:
+    """The run's algorithm over the scaled features; the engine's failures as the app's typed ones."""
+    try:
+        if params.algorithm == Algorithm.DBSCAN:
+            result = engine.dbscan_cluster(x, eps=params.eps, min_samples=params.min_samples,
+                                           sample_size=params.sample_size, max_pairs=dbscan_max_pairs(),
+                                           seed=params.seed, threads=sklearn_threads(), progress=progress)
+            if result.k == 0:
+                raise SegmentationFailed(SegmentsErrorCode.NO_CLUSTERS, f"DBSCAN with eps={params.eps} and "
+                                         f"min_samples={params.min_samples} found no cluster: every customer "
+                                         "is noise.")
+            return result
+        return engine.kmeans_cluster(x, k=params.k, k_min=params.k_min, k_max=params.k_max,
+                                     sample_size=params.sample_size, seed=params.seed, threads=sklearn_threads(),
+                                     progress=progress)
+    except engine.SegmentationError as exc:
+        raise SegmentationFailed(SegmentsErrorCode(exc.code), exc.message) from exc
 
 
 def profile_fields(p: dict) -> dict:

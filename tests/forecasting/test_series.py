@@ -9,6 +9,7 @@ import pytest
 from analytics.services import rollups_rebuild
 from behavior.models import EventKind
 from forecasting.models import Measure
+from forecasting.params import ForecastParams
 from forecasting.selectors import daily_series, sales_date_range, top_product_ids
 from tests import factories
 
@@ -93,7 +94,7 @@ def test_a_forecast_run_first_catches_up_refreshes_a_worker_has_not_done_yet(
 
     monkeypatch.setattr(services, "daily_series", spy)
     # When a forecast runs
-    services.forecast_run(horizon=14, top_products=3, n_jobs=1)
+    services.forecast_run(params=ForecastParams(horizon=14, top_products=3), n_jobs=1)
     # Then the pending window was drained and the late 1,000 units are in the last day of the series
     assert not PendingRefresh.objects.exists()
     panel = seen["panel"]

@@ -11,19 +11,15 @@ import socket
 import time
 from dataclasses import dataclass
 
-from .registry import JobContext, JobParamsError, JobResult, job_kind
+from .params import JobParams, param
+from .registry import JobContext, JobResult, job_kind
 
 
 @dataclass
-class SelfCheckParams:
-    steps: int = 5
-    step_seconds: float = 0.2
-
-    def __post_init__(self):
-        if not isinstance(self.steps, int) or isinstance(self.steps, bool) or not 1 <= self.steps <= 1000:
-            raise JobParamsError("steps", "steps must be an integer from 1 to 1000")
-        if not isinstance(self.step_seconds, (int, float)) or not 0 <= self.step_seconds <= 60:
-            raise JobParamsError("step_seconds", "step_seconds must be from 0 to 60")
+class SelfCheckParams(JobParams):
+    steps: int = param(5, low=1, high=1000, help="How many steps to sleep through, reporting progress after each.")
+    step_seconds: float = param(0.2, low=0, high=60, help="Seconds per step.",
+                                message="step_seconds must be from 0 to 60")
 
 
 @job_kind("jobs.selfcheck", permission="jobs.add_job", params=SelfCheckParams)
