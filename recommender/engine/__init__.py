@@ -10,6 +10,7 @@ By concern:
 * ``baselines``     popularity, buy-again, EASE;
 * ``blend``         the next-basket blend with the customer's own history and the trend;
 * ``item_item``     the discovery ranking's item-to-item term;
+* ``ranking``       one request's ranking over the served arrays (what the selectors call);
 * ``prepare``       the time split, the validation users and every matrix of a run;
 * ``pipeline``      the training run as stages (``run_pipeline``), with ``side_thread`` and ``artifact``.
 
@@ -40,4 +41,8 @@ from .lightfm_fit import (
 from .metrics import K, auc_scores, evaluate, metrics_from_hits, paired_gain, ranking_metrics
 from .pipeline import evaluate_both, run_pipeline
 from .prepare import Frames, Prepared, TimeSplit, holdout_truth, prepare, time_split
+from .ranking import (
+    best_items, discovery_in_place, exclude, feature_vector, item_item_term, model_scores, next_basket_scores,
+    restrict, unit_vector,
+)
 from .scoring import NEG_INF, Scorer, mask_rows, score_items, standardise_rows, top_k, top_k_1d
