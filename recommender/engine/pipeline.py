@@ -36,7 +36,7 @@ from .scoring import Scorer
 from .side_thread import SideThread, StageTimes
 
 Progress = Callable[[float, str], None]
-PRIMARY = f"ndcg@{K}"  # what early stopping and the choices on the validation users maximise
+VALIDATION_METRIC = f"ndcg@{K}"  # what early stopping and the choices on the validation users maximise
 
 
 def _no_progress(fraction: float, message: str) -> None:
@@ -132,7 +132,7 @@ def _choose_discovery(data: Prepared, params: TrainParams, scorer: Scorer,
         return 0.0, {}, {"chosen": 0.0, "why": why}
     tuned = tune_discovery(scorer, data.purchases_before_validation, before_fit.item_item_weights,
                            users=data.validation_users, truth=data.validation_truth, n_items=data.n_items,
-                           metric=PRIMARY)
+                           metric=VALIDATION_METRIC)
     return tuned["beta"], {f"{beta:g}": value for beta, value in tuned["table"].items()}, tuned["rule"]
 
 
@@ -147,7 +147,7 @@ def _choose_blend(data: Prepared, scorer: Scorer) -> _Blend:
                       rule={"chosen": f"{half_life:g}/0/{alpha:g}", "why": "no validation users"})
     tuned = tune_blend(scorer, histories, users=data.validation_next_basket_users,
                        truth=data.validation_next_basket_truth, n_items=data.n_items,
-                       trend=data.trend_before_validation, metric=PRIMARY)
+                       trend=data.trend_before_validation, metric=VALIDATION_METRIC)
     return _Blend(
         half_life=tuned["half_life"], trend_weight=tuned["trend_weight"], alpha=tuned["alpha"],
         table={"{:g}/{:g}/{:g}".format(*key): value for key, value in tuned["table"].items()}, rule=tuned["rule"],
@@ -198,8 +198,9 @@ def _side_work_after_fit(data: Prepared, params: TrainParams, scorer: Scorer, be
 
 
 def _validation_score(data: Prepared, scorer: Scorer) -> float:
-    return evaluate(scorer, users=data.validation_users, truth=data.validation_truth,
-                    excluded=data.purchases_before_validation, n_items=data.n_items, with_auc=False)[PRIMARY]
+    figures = evaluate(scorer, users=data.validation_users, truth=data.validation_truth,
+                       excluded=data.purchases_before_validation, n_items=data.n_items, with_auc=False)
+    return figures[VALIDATION_METRIC]
 
 
 class _EpochProgress:
@@ -215,6 +216,9 @@ class _EpochProgress:
         shown = "" if value is None else f", validation nDCG@{K} {value:.4f}"
         self.progress(0.05 + 0.8 * epoch / self.planned_epochs, f"epoch {epoch}{shown}")
 
+    def begin_refit(self, first_fit_epochs: int, refit_epochs: int) -> None:
+        self.first_fit_epochs, self.refit_epochs = first_fit_epochs, refit_epochs
+
     def refit(self, epoch: int, value: float | None) -> None:
         done = self.first_fit_epochs
         self.progress(0.05 + 0.8 * (done + epoch) / (done + self.refit_epochs),
@@ -222,20 +226,22 @@ class _EpochProgress:
 
 
 def _fit_evaluated_model(data: Prepared, params: TrainParams, side: SideThread,
-                         epochs: _EpochProgress) -> FitResult:
+                         epoch_progress: _EpochProgress) -> FitResult:
     """LightFM on the training rows, keeping the epoch best on the validation users."""
-    epochs.progress(0.05, "fitting on the training window")
+    epoch_progress.progress(0.05, "fitting on the training window")
     return fit_lightfm(data.fit_interactions, user_features=data.user_features, item_features=data.item_features,
                        params=params, validate=partial(_validation_score, data) if len(data.validation_users) else None,
-                       on_epoch=epochs.first_fit, threads=side.lightfm_threads)
+                       on_epoch=epoch_progress.first_fit, threads=side.lightfm_threads)
 
 
 def _refit_served_model(data: Prepared, params: TrainParams, evaluated: FitResult, side: SideThread,
-                        epochs: _EpochProgress) -> FitResult:
+                        epoch_progress: _EpochProgress) -> FitResult:
     """LightFM on all data for the evaluated model's best epoch count (no validation left to stop on)."""
-    epochs.first_fit_epochs, epochs.refit_epochs = evaluated.epochs_run, max(evaluated.best_epoch, 1)
+    refit_epochs = max(evaluated.best_epoch, 1)
+    epoch_progress.begin_refit(evaluated.epochs_run, refit_epochs)
     return fit_lightfm(data.all_interactions, user_features=data.user_features, item_features=data.item_features,
-                       params=params, epochs=epochs.refit_epochs, on_epoch=epochs.refit, threads=side.lightfm_threads)
+                       params=params, epochs=refit_epochs, on_epoch=epoch_progress.refit,
+                       threads=side.lightfm_threads)
 
 
 # --- what the run hands over -----------------------------------------------------------------------
@@ -311,16 +317,16 @@ def run_pipeline(frames: Frames, params: TrainParams, *, progress: Progress = _n
     with times.measure("total"):
         with times.measure("prepare"):
             data = prepare(frames, params)
-        epochs = _EpochProgress(progress, params)
+        epoch_progress = _EpochProgress(progress, params)
         with SideThread(num_threads or available_threads()) as side:
             before_fit_task = side.submit(_side_work_before_fit, data, params, times)
-            evaluated = _fit_evaluated_model(data, params, side, epochs)
+            evaluated = _fit_evaluated_model(data, params, side, epoch_progress)
             times.seconds["fit"] = evaluated.seconds
             scorer = model_scorer(evaluated.model, data.user_features, data.item_features)
             choices_task = side.submit(_side_work_after_fit, data, params, scorer, before_fit_task, times)
             served = evaluated
             if params.refit:
-                served = _refit_served_model(data, params, evaluated, side, epochs)
+                served = _refit_served_model(data, params, evaluated, side, epoch_progress)
                 times.seconds["refit"] = served.seconds
             else:
                 progress(0.85, "evaluating on the held-out window")
