@@ -139,15 +139,16 @@ def popular_products(*, days: int = 30, category_id: int | None = None, first: i
         latest = Event.objects.filter(kind=EventKind.PURCHASE).aggregate(m=Max("occurred_at"))["m"]
         ranked = []
         if latest is not None:
-            qs = Event.objects.filter(kind=EventKind.PURCHASE, occurred_at__gte=latest - timedelta(days=days),
-                                      product__is_active=True)
+            purchases = Event.objects.filter(kind=EventKind.PURCHASE, product__is_active=True,
+                                             occurred_at__gte=latest - timedelta(days=days))
             if category_id is not None:
-                qs = qs.filter(product__category_id__in=category_descendant_ids(category_ids=[category_id]))
-            ranked = [(r["product_id"], float(r["n"])) for r in
-                      qs.values("product_id").annotate(n=Count("customer_id", distinct=True), v=Count("id"))
+                purchases = purchases.filter(
+                    product__category_id__in=category_descendant_ids(category_ids=[category_id]))
+            ranked = [(row["product_id"], float(row["n"])) for row in
+                      purchases.values("product_id").annotate(n=Count("customer_id", distinct=True), v=Count("id"))
                       .order_by("-n", "-v", "product_id")[: first + _SPARE]]
         _popular_cache[key] = (time.monotonic(), ranked)
-    return _products_in_order([r[0] for r in ranked], [r[1] for r in ranked], first)
+    return _products_in_order([product_id for product_id, _ in ranked], [buyers for _, buyers in ranked], first)
 
 
 def _allowed_mask(model: LoadedModel, category_id: int | None) -> np.ndarray | None:
