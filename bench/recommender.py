@@ -94,22 +94,21 @@ def bench_training_and_quality(repeats: int) -> None:
     from jobs.services import job_execute
     from recommender import engine, selectors
     from recommender.models import ModelVersion
-    from recommender.services import pipeline_params
+    from recommender.params import TrainParams, kind_weights
 
     params = get_kind("recommender.train").clean_params({})
-    pp = pipeline_params(params)
-    fp = pp.fit
-    data = engine.prepare(selectors.training_frames(kinds=sorted(pp.kind_weights)), pp)  # the job's matrices
+    train_params = TrainParams(**params)
+    threads = engine.available_threads()
+    # the job's matrices
+    data = engine.prepare(selectors.training_frames(kinds=sorted(kind_weights(train_params))), train_params)
 
     def bare_fit(matrix, epochs: int) -> float:
         positives, weights = engine.training_pair(matrix)
-        model = LightFM(no_components=fp.components, loss=fp.loss, learning_rate=fp.learning_rate,
-                        item_alpha=fp.item_alpha, user_alpha=fp.user_alpha, max_sampled=fp.max_sampled,
-                        random_state=np.random.RandomState(fp.seed))
-        t = time.perf_counter()
+        model = engine.new_model(train_params)  # the job's LightFM, with the job's parameters
+        started = time.perf_counter()
         model.fit(positives, user_features=data.user_features, item_features=data.item_features,
-                  sample_weight=weights, epochs=epochs, num_threads=fp.num_threads)
-        return time.perf_counter() - t
+                  sample_weight=weights, epochs=epochs, num_threads=threads)
+        return time.perf_counter() - started
 
     # Job and bare fits in turn, `repeats` times: on this shared 2-core host the same LightFM epoch takes
     # 0.7-1.5 s from one minute to the next, so one pair says little; each pair's bare fits use the epochs
@@ -124,13 +123,13 @@ def bench_training_and_quality(repeats: int) -> None:
             raise SystemExit(f"training failed: {job.error_code} {job.error_message}")
         version = ModelVersion.objects.get(pk=job.result_id)
         info = version.info
-        bare_eval = bare_fit(data.w_fit, info["epochs_run"])
-        bare_refit = bare_fit(data.w_all, max(info["best_epoch"], 1)) if params["refit"] else 0.0
+        bare_eval = bare_fit(data.fit_interactions, info["epochs_run"])
+        bare_refit = bare_fit(data.all_interactions, max(info["best_epoch"], 1)) if params["refit"] else 0.0
         runs.append({"version": version, "job": job_seconds, "bare_eval": bare_eval, "bare_refit": bare_refit})
 
     print(f"\n(a) training job end to end vs bare LightFM.fit on the same matrices "
           f"({info['counts']['users']} users, {info['counts']['items']} items, {info['counts']['pairs']} pairs, "
-          f"{fp.num_threads} threads, {fp.components} components), {repeats} pairs run in turn. The job reads "
+          f"{threads} threads, {train_params.components} components), {repeats} pairs run in turn. The job reads "
           f"and prepares, then fits on this thread while a side thread fits the item-to-item weights and "
           f"evaluates (so its stages overlap and do not add up to the wall time)")
     stages = [("read events", "read"), ("prepare matrices", "prepare"), ("fit + early stopping", "fit"),
@@ -173,13 +172,14 @@ def quality_table(data, version) -> None:
     # EASE on binary purchases before the test window; lambda chosen on the validation users
     best_lam, best_val = None, -1.0
     for lam in (50.0, 200.0, 800.0):
-        weights = engine.ease_fit((data.hist_val > 0).astype(np.float32), lam)
-        val = engine.evaluate(engine.ease_scorer((data.hist_val > 0).astype(np.float32), weights),
-                              users=data.val_users, truth=data.val_truth, excluded=data.hist_val,
-                              n_items=data.n_items, with_auc=False)["ndcg@10"]
+        bought = (data.purchases_before_validation > 0).astype(np.float32)
+        val = engine.evaluate(engine.ease_scorer(bought, engine.ease_fit(bought, lam)),
+                              users=data.validation_users, truth=data.validation_truth,
+                              excluded=data.purchases_before_validation, n_items=data.n_items,
+                              with_auc=False)["ndcg@10"]
         if val > best_val:
             best_lam, best_val = lam, val
-    x_test = (data.hist_test > 0).astype(np.float32)
+    x_test = (data.purchases_before_test > 0).astype(np.float32)
     ease = engine.ease_scorer(x_test, engine.ease_fit(x_test, best_lam))
     ease_m = engine.evaluate_both(data, discovery=ease, next_basket=ease, k=k)
     ease_seconds = time.perf_counter() - t
@@ -187,7 +187,7 @@ def quality_table(data, version) -> None:
     t = time.perf_counter()
     als = AlternatingLeastSquares(factors=64, regularization=0.05, iterations=15, random_state=0,
                                   num_threads=os.cpu_count() or 1)
-    als.fit(bm25_weight(data.hist_test.astype(np.float32), K1=100, B=0.8).tocsr(), show_progress=False)
+    als.fit(bm25_weight(data.purchases_before_test.astype(np.float32), K1=100, B=0.8).tocsr(), show_progress=False)
     users_f, items_f = np.asarray(als.user_factors), np.asarray(als.item_factors)
 
     def als_scorer(r):
@@ -196,21 +196,21 @@ def quality_table(data, version) -> None:
     als_m = engine.evaluate_both(data, discovery=als_scorer, next_basket=als_scorer, k=k)
     als_seconds = time.perf_counter() - t
 
-    d, nb = version.metrics["discovery"], version.metrics["next_basket"]
-    served_d = served_discovery(version.metrics)
+    discovery, next_basket = version.metrics["discovery"], version.metrics["next_basket"]
+    served = served_discovery(version.metrics)
     info = version.info
     add("discovery", f"served: LightFM + item-to-item (lambda {info.get('item_item_lambda', 0):g}, "
-                     f"weight {info.get('discovery_beta', 0):g})", served_d)
-    add("discovery", "LightFM alone", d["model"])
-    add("discovery", "popularity", d["popularity"])
+                     f"weight {info.get('discovery_beta', 0):g})", served)
+    add("discovery", "LightFM alone", discovery["model"])
+    add("discovery", "popularity", discovery["popularity"])
     add("discovery", f"EASE (lambda {best_lam:g})", ease_m["discovery"])
     add("discovery", "implicit ALS (64 factors, bm25)", als_m["discovery"])
     add("next basket", f"served: LightFM + own history (alpha {version.info['blend_alpha']:g}, "
                        f"half-life {version.info.get('history_half_life_days', 0):g} d, "
-                       f"trend weight {version.info.get('trend_weight', 0):g})", nb["served"])
-    add("next basket", "LightFM alone", nb["model"])
-    add("next basket", "buy again", nb["buy_again"])
-    add("next basket", "popularity", nb["popularity"])
+                       f"trend weight {version.info.get('trend_weight', 0):g})", next_basket["served"])
+    add("next basket", "LightFM alone", next_basket["model"])
+    add("next basket", "buy again", next_basket["buy_again"])
+    add("next basket", "popularity", next_basket["popularity"])
     add("next basket", "EASE", ease_m["next_basket"])
     add("next basket", "implicit ALS", als_m["next_basket"])
     w = version.info["window"]
@@ -219,86 +219,135 @@ def quality_table(data, version) -> None:
           f"ALS {als_seconds:.1f} s)")
     _print_table(["question", "ranker", "P@10", "R@10", "nDCG@10", "AUC", "coverage", "users"], rows)
     for metric in ("precision@10", "ndcg@10"):
-        print(f"{metric}: served/popularity (discovery) {served_d[metric] / d['popularity'][metric]:.2f}x, "
-              f"served/buy-again (next basket) {nb['served'][metric] / nb['buy_again'][metric]:.2f}x, "
-              f"served/EASE (discovery) {served_d[metric] / ease_m['discovery'][metric]:.2f}x, "
-              f"served/ALS (discovery) {served_d[metric] / als_m['discovery'][metric]:.2f}x")
+        basket_ratio = next_basket["served"][metric] / next_basket["buy_again"][metric]
+        print(f"{metric}: served/popularity (discovery) {served[metric] / discovery['popularity'][metric]:.2f}x, "
+              f"served/buy-again (next basket) {basket_ratio:.2f}x, "
+              f"served/EASE (discovery) {served[metric] / ease_m['discovery'][metric]:.2f}x, "
+              f"served/ALS (discovery) {served[metric] / als_m['discovery'][metric]:.2f}x")
     print(f"version {version.pk}: {version.status}, active={version.is_active}")
 
 
 # --- (b) serving latency --------------------------------------------------------------------------
 
 
-def bench_serving(n_products: int, calls: int) -> None:
-    from django.db import transaction
+def _serving_shop(rng, n_products: int, n_customers: int, per_customer: int):
+    """Categories, products and customers with purchases for the latency bench: (tops, products, customers)."""
+    from datetime import datetime, timezone as tz
+
+    from django.db import connection
 
     from behavior.models import Customer, Event
     from catalog.models import Category, Product
+
+    tops = [Category.objects.create(name=f"Bench {t}", slug=f"bench-{t}") for t in range(5)]
+    leaves = [Category.objects.create(name=f"Bench {t}.{s}", slug=f"bench-{t}-{s}", parent=tops[t])
+              for t in range(5) for s in range(10)]
+    products = Product.objects.bulk_create(
+        [Product(sku=f"BENCH{n:06d}", name=f"Bench product {n}", price=Decimal("9.99"),
+                 category=leaves[n % len(leaves)]) for n in range(n_products)], batch_size=10_000)
+    customers = Customer.objects.bulk_create(
+        [Customer(external_id=f"BENCHC{n:05d}", country="United Kingdom") for n in range(n_customers)],
+        batch_size=5000)
+    now = time.time()
+    Event.objects.bulk_create(
+        [Event(event_id=f"BENCHE{c.pk}-{j}", customer=c, product=products[int(rng.integers(n_products))],
+               kind="purchase", occurred_at=datetime.fromtimestamp(now - rng.uniform(0, 3e7), tz=tz.utc),
+               quantity=1, unit_price=Decimal("9.99")) for c in customers for j in range(per_customer)],
+        batch_size=10_000)
+    if connection.vendor == "postgresql":  # fresh rows: give the planner statistics, as autovacuum would
+        with connection.cursor() as cursor:
+            for table in ("catalog_product", "behavior_customer", "behavior_event"):
+                cursor.execute(f"ANALYZE {table}")
+    return tops, products, customers
+
+
+def _random_artifact(rng, products, customers, dimensions: int):
+    """A model of random vectors over the bench's products and customers, with the largest item-to-item term."""
+    from recommender import engine
+
+    item_ids = np.array(sorted(p.pk for p in products), dtype=np.int64)
+    user_ids = np.array(sorted(c.pk for c in customers), dtype=np.int64)
+    neighbours = engine.ITEM_ITEM_NEIGHBOURS
+    return engine.Artifact(
+        user_ids=user_ids, item_ids=item_ids,
+        user_vectors=rng.normal(size=(len(user_ids), dimensions)).astype(np.float32),
+        item_vectors=rng.normal(size=(len(item_ids), dimensions)).astype(np.float32),
+        item_bias=rng.normal(size=len(item_ids)).astype(np.float32),
+        user_feature_names=np.array(["country:United Kingdom"]),
+        user_feature_vectors=rng.normal(size=(1, dimensions)).astype(np.float32),
+        item_feature_names=np.array(["price:0"]),
+        item_feature_vectors=rng.normal(size=(1, dimensions)).astype(np.float32),
+        item_feature_bias=np.zeros(1, dtype=np.float32), price_edges=np.zeros(0),
+        item_category=np.array([p.category_id for p in sorted(products, key=lambda p: p.pk)], dtype=np.int64),
+        popular_recent=rng.random(len(item_ids)).astype(np.float32), blend_alpha=np.array(2.0, dtype=np.float32),
+        history_half_life=np.array(90.0, dtype=np.float32),
+        trend=rng.random(len(item_ids)).astype(np.float32), trend_weight=np.array(1.0, dtype=np.float32),
+        # the discovery term at its largest: every item with ITEM_ITEM_NEIGHBOURS weights (a trained model
+        # has weights for at most ITEM_ITEM_MAX_ITEMS items), so each bought item adds a full row
+        item_item_indptr=np.arange(0, len(item_ids) * neighbours + 1, neighbours, dtype=np.int64),
+        item_item_indices=np.sort(rng.integers(0, len(item_ids), (len(item_ids), neighbours), dtype=np.int32),
+                                  axis=1).ravel(),
+        item_item_weights=rng.random(len(item_ids) * neighbours, dtype=np.float32),
+        discovery_beta=np.array(0.5, dtype=np.float32),
+    )
+
+
+def _interleaved_milliseconds(calls_by_name: dict, calls: int, block: int) -> dict[str, list[float]]:
+    """Every row runs a block of calls in turn, so a swing in the host's load (other jobs on the same cores)
+    falls on all rows alike rather than on whichever ran then."""
+    milliseconds = {name: [] for name in calls_by_name}
+    for call in calls_by_name.values():
+        call(0)  # warm: the model's arrays, the statements, the category masks
+    for start in range(0, calls, block):
+        for name, call in calls_by_name.items():
+            for i in range(start, min(start + block, calls)):
+                started = time.perf_counter()
+                call(i)
+                milliseconds[name].append((time.perf_counter() - started) * 1000)
+    return milliseconds
+
+
+def _profile(calls_by_name: dict, wanted: str) -> None:
+    import cProfile
+    import pstats
+
+    name, call = next((name, call) for name, call in calls_by_name.items() if wanted in name)
+    profiler = cProfile.Profile()
+    profiler.runcall(lambda: [call(i) for i in range(500)])
+    print(f"\nprofile of 500 calls of {name!r}:")
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(20)
+
+
+def bench_serving(n_products: int, calls: int) -> None:
+    from django.conf import settings
+    from django.core.files.storage import default_storage
+    from django.db import transaction
+
     from recommender import engine, serving
-    from recommender.jobs import TrainParams
     from recommender.models import ModelStatus, ModelVersion
+    from recommender.params import TrainParams
     from recommender.selectors import recommendations_for, similar_products
 
     rng = np.random.default_rng(0)
-    dim, n_customers, per_customer = TrainParams().components, 2000, 20  # the default embedding size
+    dimensions = TrainParams().components  # the default embedding size
     with transaction.atomic():  # everything below is rolled back: the demo data stays as it was
-        tops = [Category.objects.create(name=f"Bench {t}", slug=f"bench-{t}") for t in range(5)]
-        leaves = [Category.objects.create(name=f"Bench {t}.{s}", slug=f"bench-{t}-{s}", parent=tops[t])
-                  for t in range(5) for s in range(10)]
-        products = Product.objects.bulk_create(
-            [Product(sku=f"BENCH{n:06d}", name=f"Bench product {n}", price=Decimal("9.99"),
-                     category=leaves[n % len(leaves)]) for n in range(n_products)], batch_size=10_000)
-        customers = Customer.objects.bulk_create(
-            [Customer(external_id=f"BENCHC{n:05d}", country="United Kingdom") for n in range(n_customers)],
-            batch_size=5000)
-        now = time.time()
-        from datetime import datetime, timezone as tz
-
-        Event.objects.bulk_create(
-            [Event(event_id=f"BENCHE{c.pk}-{j}", customer=c, product=products[int(rng.integers(n_products))],
-                   kind="purchase", occurred_at=datetime.fromtimestamp(now - rng.uniform(0, 3e7), tz=tz.utc),
-                   quantity=1, unit_price=Decimal("9.99")) for c in customers for j in range(per_customer)],
-            batch_size=10_000)
-        from django.db import connection
-
-        if connection.vendor == "postgresql":  # fresh rows: give the planner statistics, as autovacuum would
-            with connection.cursor() as cursor:
-                for table in ("catalog_product", "behavior_customer", "behavior_event"):
-                    cursor.execute(f"ANALYZE {table}")
-        item_ids = np.array(sorted(p.pk for p in products), dtype=np.int64)
-        user_ids = np.array(sorted(c.pk for c in customers), dtype=np.int64)
-        artifact = engine.Artifact(
-            user_ids=user_ids, item_ids=item_ids,
-            user_vectors=rng.normal(size=(len(user_ids), dim)).astype(np.float32),
-            item_vectors=rng.normal(size=(len(item_ids), dim)).astype(np.float32),
-            item_bias=rng.normal(size=len(item_ids)).astype(np.float32),
-            user_feature_names=np.array(["country:United Kingdom"]),
-            user_feature_vectors=rng.normal(size=(1, dim)).astype(np.float32),
-            item_feature_names=np.array(["price:0"]), item_feature_vectors=rng.normal(size=(1, dim)).astype(np.float32),
-            item_feature_bias=np.zeros(1, dtype=np.float32), price_edges=np.zeros(0),
-            item_category=np.array([p.category_id for p in sorted(products, key=lambda p: p.pk)], dtype=np.int64),
-            popular_recent=rng.random(len(item_ids)).astype(np.float32), blend_alpha=np.array(2.0, dtype=np.float32),
-            history_half_life=np.array(90.0, dtype=np.float32),
-            trend=rng.random(len(item_ids)).astype(np.float32), trend_weight=np.array(1.0, dtype=np.float32),
-            # the discovery term at its largest: every item with ITEM_ITEM_NEIGHBOURS weights (a trained model
-            # has weights for at most ITEM_ITEM_MAX_ITEMS items), so each bought item adds a full row
-            item_item_indptr=np.arange(0, len(item_ids) * engine.ITEM_ITEM_NEIGHBOURS + 1,
-                                       engine.ITEM_ITEM_NEIGHBOURS, dtype=np.int64),
-            item_item_indices=np.sort(rng.integers(0, len(item_ids), (len(item_ids), engine.ITEM_ITEM_NEIGHBOURS),
-                                                   dtype=np.int32), axis=1).ravel(),
-            item_item_weights=rng.random(len(item_ids) * engine.ITEM_ITEM_NEIGHBOURS, dtype=np.float32),
-            discovery_beta=np.array(0.5, dtype=np.float32),
-        )
+        tops, products, customers = _serving_shop(rng, n_products, n_customers=2000, per_customer=20)
+        artifact = _random_artifact(rng, products, customers, dimensions)
         path, size = serving.artifact_save(name="recommender/bench-serving.npz", artifact=artifact)
         try:
             ModelVersion.objects.filter(is_active=True).update(is_active=False)
             ModelVersion.objects.create(status=ModelStatus.READY, is_active=True, artifact=path, artifact_bytes=size,
                                         params={})
             serving.forget()
-            serving.loaded_model()
+            model = serving.loaded_model()
             who = [c.external_id for c in customers]
 
-            cases = {
+            def bare(i):
+                scores = engine.score_items(model.item_vectors, model.user_vectors[i % len(who)]) + model.item_bias
+                engine.top_k_1d(scores, 10)
+
+            calls_by_name = {
+                "bare numpy: score the items + top-10": bare,
                 "recommendations, known customer, discovery": lambda i: recommendations_for(
                     customer_external_id=who[i % len(who)], first=10),
                 "recommendations, known customer, next basket": lambda i: recommendations_for(
@@ -310,48 +359,20 @@ def bench_serving(n_products: int, calls: int) -> None:
                     customer_external_id=None, first=10, category_id=tops[i % 5].pk),
                 "similarProducts": lambda i: similar_products(sku=f"BENCH{(i * 7919) % n_products:06d}", first=10),
             }
-            model = serving.loaded_model()
-
-            def bare(i):
-                scores = engine.score_items(model.item_vectors, model.user_vectors[i % len(user_ids)]) + model.item_bias
-                engine.top_k_1d(scores, 10)
-
-            # Interleaved: every row runs a block of 50 calls in turn, so a swing in the host's load
-            # (other jobs on the same cores) falls on all rows alike rather than on whichever ran then.
-            rows_fn = {"bare numpy: score the items + top-10": bare, **cases}
-            ms = {name: [] for name in rows_fn}
-            for fn in rows_fn.values():
-                fn(0)  # warm: the model's arrays, the statements, the category masks
             block = 50
-            for start in range(0, calls, block):
-                for name, fn in rows_fn.items():
-                    for i in range(start, min(start + block, calls)):
-                        t = time.perf_counter()
-                        fn(i)
-                        ms[name].append((time.perf_counter() - t) * 1000)
-            base = float(np.percentile(ms["bare numpy: score the items + top-10"], 50))
+            milliseconds = _interleaved_milliseconds(calls_by_name, calls, block)
+            base = float(np.percentile(milliseconds["bare numpy: score the items + top-10"], 50))
             rows = [[name, f"{np.percentile(v, 50):.3f}", f"{np.percentile(v, 99):.3f}",
-                     f"{np.percentile(v, 50) / base:.1f}x"] for name, v in ms.items()]
-            from django.conf import settings
-
-            print(f"\n(b) serving latency in-process, {n_products} products, {dim} dimensions, {calls} calls each, "
-                  f"interleaved in blocks of {block} (includes the database reads: the customer with their "
+                     f"{np.percentile(v, 50) / base:.1f}x"] for name, v in milliseconds.items()]
+            print(f"\n(b) serving latency in-process, {n_products} products, {dimensions} dimensions, {calls} calls "
+                  f"each, interleaved in blocks of {block} (includes the database reads: the customer with their "
                   f"purchases, the category tree when filtering, the 10 products; DEBUG={settings.DEBUG})")
             _print_table(["call", "p50 ms", "p99 ms", "p50 / bare"], rows)
             profiled = os.environ.get("BENCH_PROFILE")  # e.g. BENCH_PROFILE=discovery: where that call's time goes
             if profiled:
-                import cProfile
-                import pstats
-
-                name, fn = next((n, f) for n, f in rows_fn.items() if profiled in n)
-                profiler = cProfile.Profile()
-                profiler.runcall(lambda: [fn(i) for i in range(500)])
-                print(f"\nprofile of 500 calls of {name!r}:")
-                pstats.Stats(profiler).sort_stats("tottime").print_stats(20)
+                _profile(calls_by_name, profiled)
         finally:
             serving.forget()
-            from django.core.files.storage import default_storage
-
             default_storage.delete(path)
             transaction.set_rollback(True)
 

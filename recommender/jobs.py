@@ -1,58 +1,14 @@
-"""The `recommender.train` job kind: parameters (every one defaulted) and the runner."""
+"""The `recommender.train` job kind: its runner, registered with its parameters (``params.TrainParams``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from jobs.params import JobParams, param
-from jobs.registry import JobContext, JobFailed, JobParamsError, JobResult, job_kind
+from jobs.registry import JobContext, JobFailed, JobResult, job_kind
 
 from .error_codes import RecommenderError
+from .params import TrainParams
 
-LOSSES = ("warp", "bpr", "warp-kos", "logistic")
-METRICS = ("ndcg@10", "precision@10", "recall@10")
-
-
-@dataclass
-class TrainParams(JobParams):
-    loss: str = param("warp", choices=LOSSES, help="LightFM's loss.")
-    components: int = param(64, low=1, high=512, help="Embedding size.")
-    epochs: int = param(20, low=1, high=500, help="Most epochs; early stopping on validation ends sooner.")
-    learning_rate: float = param(0.1, low=1e-5, high=1.0, help="LightFM's learning rate.")
-    item_alpha: float = param(1e-6, low=0.0, high=1.0, help="L2 penalty on item features.")
-    user_alpha: float = param(1e-6, low=0.0, high=1.0, help="L2 penalty on user features.")
-    max_sampled: int = param(30, low=1, high=1000, help="WARP's most negatives sampled per positive.")
-    patience: int = param(3, low=1, high=100, help="Epochs without a validation gain before stopping.")
-    seed: int = param(0, low=0, high=2**31 - 1, help="Random seed of the split and the fit.")
-    # interaction weight per event kind (0 leaves the kind out); returns are never a positive signal
-    weight_purchase: float = param(1.0, low=0.0, high=100.0, help="Interaction weight of a purchase (> 0).")
-    weight_add_to_cart: float = param(0.4, low=0.0, high=100.0, help="Weight of an add-to-cart (0: left out).")
-    weight_view: float = param(0.1, low=0.0, high=100.0, help="Weight of a view (0: left out).")
-    weight_review: float = param(0.5, low=0.0, high=100.0, help="Weight of a review (0: left out).")
-    identity_share: float = param(0.8, low=0.0, high=1.0,
-                                  help="Share of a known user's or item's row on its own identity feature.")
-    half_life_days: float = param(0.0, low=0.0, high=3650.0,
-                                  help="Decay of interaction weights with age, in days (0: none).")
-    history_half_life_days: float | None = param(
-        None, low=0.0, high=3650.0, help="Decay of own purchases in the next-basket blend (default: tuned).")
-    test_days: int = param(30, low=1, high=365, help="The latest days held out to judge the model.")
-    validation_days: int = param(14, low=1, high=365, help="Days before the test window used for tuning.")
-    validation_share: float = param(0.3, low=0.05, high=0.9, help="Share of users judged on validation.")
-    popular_days: int = param(30, low=1, high=3650, help="Window of the popularity fallback, in days.")
-    # the discovery ranking's item-to-item (EASE) term: its L2 penalty (0 leaves the term out) and how many
-    # neighbours each item keeps; the term's weight is chosen on the validation users
-    item_item_lambda: float = param(200.0, low=0.0, high=1e6,
-                                    help="L2 penalty of the item-to-item term: 0 (left out) or at least 1.")
-    item_item_neighbours: int = param(300, low=1, high=5000, help="Neighbours each item keeps.")
-    refit: bool = param(True, help="Refit on all data (with the early-stopped epoch count) before serving.")
-    primary_metric: str = param("ndcg@10", choices=METRICS, help="The metric the gate and the choices use.")
-    activate: bool = param(True, help="Activate the version when it beats the baselines.")
-
-    def check(self) -> None:
-        if self.weight_purchase <= 0:
-            raise JobParamsError("weight_purchase", "weight_purchase must be positive")
-        if 0 < self.item_item_lambda < 1:
-            raise JobParamsError("item_item_lambda", "item_item_lambda must be 0 (no item-to-item term) or at least 1")
+# re-exported: recommender/schema.py builds its input type from this name
+__all__ = ["TrainParams", "recommender_train_job"]
 
 
 @job_kind("recommender.train", permission="recommender.add_modelversion", params=TrainParams)
@@ -63,15 +19,15 @@ def recommender_train_job(ctx: JobContext) -> JobResult:
         version = recommender_train(params=ctx.params, job_id=ctx.job_id, progress=ctx.progress)
     except RecommenderError as exc:
         raise JobFailed(exc.code.value, exc.message) from exc
-    d = version.metrics["discovery"]
-    d_served = served_discovery(version.metrics)
-    nb = version.metrics["next_basket"]
+    discovery = version.metrics["discovery"]
+    served = served_discovery(version.metrics)
+    next_basket = version.metrics["next_basket"]
     metric = version.primary_metric
     state = "active" if version.is_active else ("ready" if version.beats_baselines else "rejected: " +
                                                  "; ".join(version.info.get("gate_failures", [])))
     return JobResult(
         result_type="recommender.modelversion", result_id=version.pk,
-        message=(f"v{version.pk} {state}. {metric} discovery {d_served[metric]:.4f} vs popularity "
-                 f"{d['popularity'][metric]:.4f}; next basket {nb['served'][metric]:.4f} vs buy-again "
-                 f"{nb['buy_again'][metric]:.4f}")[:500],
+        message=(f"v{version.pk} {state}. {metric} discovery {served[metric]:.4f} vs popularity "
+                 f"{discovery['popularity'][metric]:.4f}; next basket {next_basket['served'][metric]:.4f} vs "
+                 f"buy-again {next_basket['buy_again'][metric]:.4f}")[:500],
     )

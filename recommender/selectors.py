@@ -139,15 +139,16 @@ def popular_products(*, days: int = 30, category_id: int | None = None, first: i
         latest = Event.objects.filter(kind=EventKind.PURCHASE).aggregate(m=Max("occurred_at"))["m"]
         ranked = []
         if latest is not None:
-            qs = Event.objects.filter(kind=EventKind.PURCHASE, occurred_at__gte=latest - timedelta(days=days),
-                                      product__is_active=True)
+            purchases = Event.objects.filter(kind=EventKind.PURCHASE, product__is_active=True,
+                                             occurred_at__gte=latest - timedelta(days=days))
             if category_id is not None:
-                qs = qs.filter(product__category_id__in=category_descendant_ids(category_ids=[category_id]))
-            ranked = [(r["product_id"], float(r["n"])) for r in
-                      qs.values("product_id").annotate(n=Count("customer_id", distinct=True), v=Count("id"))
+                purchases = purchases.filter(
+                    product__category_id__in=category_descendant_ids(category_ids=[category_id]))
+            ranked = [(row["product_id"], float(row["n"])) for row in
+                      purchases.values("product_id").annotate(n=Count("customer_id", distinct=True), v=Count("id"))
                       .order_by("-n", "-v", "product_id")[: first + _SPARE]]
         _popular_cache[key] = (time.monotonic(), ranked)
-    return _products_in_order([r[0] for r in ranked], [r[1] for r in ranked], first)
+    return _products_in_order([product_id for product_id, _ in ranked], [buyers for _, buyers in ranked], first)
 
 
 def _allowed_mask(model: LoadedModel, category_id: int | None) -> np.ndarray | None:
@@ -158,37 +159,19 @@ def _allowed_mask(model: LoadedModel, category_id: int | None) -> np.ndarray | N
     return model.category_mask(category_id, serving_sql.category_tree())
 
 
-def _next_basket_scores(model: LoadedModel, scores: np.ndarray, cols: np.ndarray, age_days: np.ndarray) -> np.ndarray:
-    """``standardise(scores) + alpha * history_strength(own)`` where ``own`` is the customer's decayed
-    purchase count per item, computed on the items they bought only.
-
-    Equal, value for value, to the dense formula over every item: elsewhere ``own`` is 0, so the
-    strength is 0 and the dense sum is the standardised score itself (as float64); on the bought items
-    ``np.add.at`` adds each item's weights in the same order from 0, and the strength is elementwise.
-    """
-    items, position = np.unique(cols, return_inverse=True)
-    own = np.zeros(len(items), dtype=np.float64)
-    np.add.at(own, position, engine.history_weights(age_days, model.history_half_life_days))
-    blended = engine.standardise_rows(scores).astype(np.float64)
-    blended[items] += np.float32(model.blend_alpha) * engine.history_strength(own, model.trend[items],
-                                                                               model.trend_weight)
-    return blended
-
-
-def _discovery_scores(model: LoadedModel, scores: np.ndarray, cols: np.ndarray) -> tuple[float, float]:
-    """``engine.discovery_scores`` for one customer, in O(items) with no dense copy of the term.
-
-    ``standardise(s) + beta * standardise(t)`` ranks items as ``s + beta * (std(s) / std(t)) * t`` does (the
-    rest is a constant), which is added to ``scores`` in place. Returns (scale, shift) that turn these ranking
-    values into the formula's: ``value * scale + shift``.
-    """
-    term = model.item_item_term(cols)
-    mean_s, std_s = float(scores.mean(dtype=np.float64)), max(float(scores.std(dtype=np.float64)), 1e-6)
-    mean_t = float(term.mean())
-    std_t = max(float(np.sqrt(max(float(term @ term) / len(term) - mean_t * mean_t, 0.0))), 1e-6)
-    beta = model.discovery_beta
-    scores += (beta * std_s / std_t) * term
-    return 1.0 / std_s, -(mean_s / std_s + beta * mean_t / std_t)
+def _model_scores(model: LoadedModel, customer: _Visitor | None) -> tuple[Strategy, np.ndarray]:
+    """Which strategy answers, and its score of every item: the customer's own vector if the model knows them,
+    else one built from their country and attributes, else the recent window's popularity."""
+    if customer is not None:
+        row = engine.index_of(model.user_ids, [customer.pk])[0]
+        if row >= 0:
+            return Strategy.PERSONALIZED, engine.model_scores(model.item_vectors, model.item_bias,
+                                                              model.user_vectors[row])
+        vector = engine.feature_vector(model.user_feature_index, model.user_feature_vectors,
+                                       engine.user_feature_names(customer.country, customer.attributes))
+        if vector is not None:
+            return Strategy.COLD_START_FEATURES, engine.model_scores(model.item_vectors, model.item_bias, vector)
+    return Strategy.POPULAR, model.popular_recent.copy()
 
 
 def recommendations_for(
@@ -197,9 +180,11 @@ def recommendations_for(
 ) -> Recommendations:
     """The served ranking for one visitor; which strategy answered is part of the result.
 
-    exclude_purchased=True is the discovery question (never an item the customer bought);
+    exclude_purchased=True is the discovery question (never an item the customer bought; for a known
+    customer, the model's score blended with the item-to-item term of what they bought);
     False is the next basket: the model's standardised score plus the tuned weight times the
     customer's own (age-decayed) purchase history, so what they re-buy comes back.
+    The maths is ``engine.ranking``'s; this function reads the customer, the model and the products.
     """
     first = max(1, min(int(first), MAX_FIRST))
     model = loaded_model()
@@ -207,35 +192,24 @@ def recommendations_for(
     if model is None:  # nothing trained yet (or its file is unreadable)
         return Recommendations(Strategy.POPULAR, None, _exclude_then_popular(customer, exclude_purchased,
                                                                              category_id, first))
-    strategy = Strategy.POPULAR
-    scores: np.ndarray | None = None
+    strategy, scores = _model_scores(model, customer)
     scale, shift = 1.0, 0.0  # the returned scores are ``ranking value * scale + shift``
     if customer is not None:
-        row = engine.index_of(model.user_ids, [customer.pk])[0]
-        if row >= 0:
-            strategy = Strategy.PERSONALIZED
-            scores = engine.score_items(model.item_vectors, model.user_vectors[row]) + model.item_bias
-        else:
-            vector = model.user_vector_from_features(engine.user_feature_names(customer.country, customer.attributes))
-            if vector is not None:
-                strategy = Strategy.COLD_START_FEATURES
-                scores = engine.score_items(model.item_vectors, vector) + model.item_bias
-    if scores is None:
-        scores = model.popular_recent.copy()
-    if customer is not None:
-        cols = engine.index_of(model.item_ids, customer.bought)
-        known = cols >= 0
+        columns = engine.index_of(model.item_ids, customer.bought)
+        known = columns >= 0
+        bought = columns[known]
         if exclude_purchased:
             if strategy is Strategy.PERSONALIZED and model.discovery_beta and known.any():
-                scale, shift = _discovery_scores(model, scores, cols[known])
-            scores[cols[known]] = engine.NEG_INF
+                scale, shift = engine.discovery_in_place(scores, engine.item_item_term(model.item_item, bought),
+                                                         model.discovery_beta)
+            engine.exclude(scores, bought)
         elif known.any():
-            scores = _next_basket_scores(model, scores, cols[known], customer.age_days[known])
-    allowed = _allowed_mask(model, category_id)
-    if allowed is not None:
-        scores = np.where(allowed, scores, engine.NEG_INF)
-    best = engine.top_k_1d(scores, first + _SPARE)
-    values = scores[best] if scale == 1.0 and shift == 0.0 else scores[best].astype(np.float64) * scale + shift
+            scores = engine.next_basket_scores(
+                scores, bought, customer.age_days[known], blend_alpha=model.blend_alpha,
+                history_half_life_days=model.history_half_life_days, trend=model.trend,
+                trend_weight=model.trend_weight)
+    scores = engine.restrict(scores, _allowed_mask(model, category_id))
+    best, values = engine.best_items(scores, first + _SPARE, scale=scale, shift=shift)
     items = _products_in_order(model.item_ids[best].tolist(), values.tolist(), first)
     return Recommendations(strategy, model.version_id, items)
 
@@ -260,18 +234,19 @@ def similar_products(*, sku: str, first: int = 10) -> list[Recommendation]:
     if model is None or product is None:
         return []
     pk, category_id, brand, price = product
-    col = engine.index_of(model.item_ids, [pk])[0]
-    if col >= 0:
-        query = model.item_unit[col]
+    column = engine.index_of(model.item_ids, [pk])[0]
+    if column >= 0:
+        query = model.item_unit[column]
     else:
         ancestors = category_ancestor_ids(category_id=category_id) if category_id else []
         band = engine.price_bands(np.array([float(price)]), model.price_edges)[0]
-        vector = model.item_vector_from_features(engine.item_feature_names(ancestors, brand, band, []))
+        vector = engine.feature_vector(model.item_feature_index, model.item_feature_vectors,
+                                       engine.item_feature_names(ancestors, brand, band, []))
         if vector is None:
             return []
-        query = vector / max(float(np.linalg.norm(vector)), 1e-9)
+        query = engine.unit_vector(vector)
     scores = engine.score_items(model.item_unit, query)
-    if col >= 0:
-        scores[col] = engine.NEG_INF
-    best = engine.top_k_1d(scores, first + _SPARE)
-    return _products_in_order(model.item_ids[best].tolist(), scores[best].tolist(), first)
+    if column >= 0:
+        engine.exclude(scores, np.array([column]))
+    best, values = engine.best_items(scores, first + _SPARE)
+    return _products_in_order(model.item_ids[best].tolist(), values.tolist(), first)

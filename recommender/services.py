@@ -16,30 +16,14 @@ from django.utils import timezone
 from . import engine, serving
 from .error_codes import RecommenderError, RecommenderErrorCode
 from .models import ModelActivation, ModelStatus, ModelVersion
+from .params import TrainParams, kind_weights
 from .selectors import training_frames
 
 logger = logging.getLogger(__name__)
 
-KIND_PARAMS = {"purchase": "weight_purchase", "add_to_cart": "weight_add_to_cart", "view": "weight_view",
-               "review": "weight_review"}
 
-
-def pipeline_params(params: dict[str, Any]) -> engine.PipelineParams:
-    """The job's flat parameters as the engine's."""
-    fit = engine.FitParams(
-        loss=params["loss"], components=params["components"], epochs=params["epochs"],
-        learning_rate=params["learning_rate"], item_alpha=params["item_alpha"], user_alpha=params["user_alpha"],
-        max_sampled=params["max_sampled"], patience=params["patience"], seed=params["seed"],
-    )
-    return engine.PipelineParams(
-        kind_weights={kind: float(params[name]) for kind, name in KIND_PARAMS.items() if params[name] > 0},
-        half_life_days=params["half_life_days"], history_half_life_days=params["history_half_life_days"],
-        test_days=params["test_days"], validation_days=params["validation_days"],
-        validation_share=params["validation_share"], popular_days=params["popular_days"], refit=params["refit"],
-        identity_share=params["identity_share"],
-        item_item_lambda=params["item_item_lambda"], item_item_neighbours=params["item_item_neighbours"],
-        fit=fit,
-    )
+def _no_progress(fraction: float, message: str) -> None:
+    pass
 
 
 def served_discovery(metrics: dict) -> dict:
@@ -52,18 +36,19 @@ def served_discovery(metrics: dict) -> dict:
 def gate_check(metrics: dict, metric: str) -> tuple[bool, list[str]]:
     """Does the model beat every baseline on ``metric``, for both questions? Returns (passed, why-not)."""
     failures = []
-    d, nb = metrics["discovery"], metrics["next_basket"]
+    discovery, next_basket = metrics["discovery"], metrics["next_basket"]
     served = served_discovery(metrics)
-    if not served[metric] > d["popularity"][metric]:
-        failures.append(f"discovery: served {served[metric]:.4f} <= popularity {d['popularity'][metric]:.4f}")
+    if not served[metric] > discovery["popularity"][metric]:
+        failures.append(f"discovery: served {served[metric]:.4f} <= popularity {discovery['popularity'][metric]:.4f}")
     for baseline in ("buy_again", "popularity"):
-        if not nb["served"][metric] > nb[baseline][metric]:
-            failures.append(f"next basket: served {nb['served'][metric]:.4f} <= {baseline} {nb[baseline][metric]:.4f}")
+        if not next_basket["served"][metric] > next_basket[baseline][metric]:
+            failures.append(f"next basket: served {next_basket['served'][metric]:.4f} <= {baseline} "
+                            f"{next_basket[baseline][metric]:.4f}")
     return not failures, failures
 
 
 def recommender_train(*, params: dict[str, Any], job_id: int | None = None,
-                      progress: Callable[[float, str], None] = lambda f, m: None) -> ModelVersion:
+                      progress: Callable[[float, str], None] = _no_progress) -> ModelVersion:
     """Train, evaluate against the baselines, store the arrays, and record the version.
 
     Only the last step writes to the database, in one transaction: the version row, and (when it
@@ -71,14 +56,14 @@ def recommender_train(*, params: dict[str, Any], job_id: int | None = None,
     cancel before that leaves the active version serving and no row behind.
     """
     started = time.perf_counter()
-    pp = pipeline_params(params)
+    train_params = TrainParams(**params)
     progress(0.0, "reading events")
-    frames = training_frames(kinds=sorted(pp.kind_weights))
+    frames = training_frames(kinds=sorted(kind_weights(train_params)))
     if frames.events.empty:
         raise RecommenderError(RecommenderErrorCode.NO_DATA, "There are no events of known customers to learn from.")
     read_seconds = time.perf_counter() - started
     try:
-        result = engine.run_pipeline(frames, pp, progress=progress)
+        result = engine.run_pipeline(frames, train_params, progress=progress)
     except ValueError as exc:
         raise RecommenderError(RecommenderErrorCode.NO_DATA, str(exc)) from exc
     passed, failures = gate_check(result.metrics, params["primary_metric"])

@@ -111,29 +111,6 @@ class LoadedModel:
             masks[category_id] = mask
         return mask
 
-    def item_item_term(self, cols: np.ndarray) -> np.ndarray:
-        """The item-to-item term for a customer who bought the items at ``cols`` (``engine.item_item_terms``
-        for one customer): the sum of those items' rows of weights, dense (float64)."""
-        matrix = self.item_item
-        rows = np.unique(cols)
-        starts = matrix.indptr[rows]
-        lengths = matrix.indptr[rows + 1] - starts
-        # the entries of those rows, without building a sliced matrix (scipy's fancy indexing costs more)
-        at = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths) + np.arange(int(lengths.sum()))
-        return np.bincount(matrix.indices[at], weights=matrix.data[at], minlength=len(self.item_ids))
-
-    def user_vector_from_features(self, names: list[str]) -> np.ndarray | None:
-        rows = [self.user_feature_index[n] for n in names if n in self.user_feature_index]
-        if not rows:
-            return None
-        return self.user_feature_vectors[rows].mean(axis=0)
-
-    def item_vector_from_features(self, names: list[str]) -> np.ndarray | None:
-        rows = [self.item_feature_index[n] for n in names if n in self.item_feature_index]
-        if not rows:
-            return None
-        return self.item_feature_vectors[rows].mean(axis=0)
-
 
 def artifact_save(*, name: str, artifact: engine.Artifact) -> tuple[str, int]:
     """Write the arrays as one .npz through the storage API; returns (path, bytes).

@@ -260,3 +260,18 @@ def test_tune_discovery_drops_the_term_only_when_the_model_alone_is_clearly_bett
                                   sp.csr_matrix((items, items), dtype=np.float32), users=np.arange(users),
                                   truth=truth, n_items=items)
     assert level["beta"] == min(b for b in engine.ITEM_ITEM_GRID if b > 0)
+
+
+def test_the_engine_and_the_parameters_import_no_django():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    # when the engine and the job's parameters are imported in a fresh interpreter
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, recommender.engine, recommender.params; "
+                               "print(sorted({m.split('.')[0] for m in sys.modules} & {'django', 'strawberry'}))"],
+        capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parents[2],
+    ).stdout.strip()
+    # then neither Django nor the GraphQL layer came with them
+    assert loaded == "[]"

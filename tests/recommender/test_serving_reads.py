@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from behavior.models import Customer, Event, EventKind
 from catalog.models import Category, Product
-from recommender import engine, selectors, serving, serving_sql
+from recommender import engine, serving, serving_sql
 from recommender.models import ModelVersion
 from recommender.selectors import recommendations_for, similar_products
 from recommender.services import model_version_activate
@@ -151,7 +151,9 @@ def test_sparse_next_basket_blend_equals_the_dense_formula():
     np.add.at(own, cols, engine.history_weights(ages, model.history_half_life_days))
     dense = engine.standardise_rows(scores) + np.float32(model.blend_alpha) * engine.history_strength(
         own, model.trend, model.trend_weight)
-    sparse = selectors._next_basket_scores(model, scores.copy(), cols, ages)
+    sparse = engine.next_basket_scores(scores.copy(), cols, ages, blend_alpha=model.blend_alpha,
+                                       history_half_life_days=model.history_half_life_days, trend=model.trend,
+                                       trend_weight=model.trend_weight)
     assert sparse.dtype == dense.dtype
     assert np.array_equal(sparse, dense)
 
@@ -192,7 +194,8 @@ def test_discovery_blend_served_equals_the_dense_formula():
                                     model.discovery_beta)[0]
     # when serving ranks in place and rescales the values it returns
     ranking = scores.copy()
-    scale, shift = selectors._discovery_scores(model, ranking, cols)
+    scale, shift = engine.discovery_in_place(ranking, engine.item_item_term(model.item_item, cols),
+                                             model.discovery_beta)
     # then the order and the values are the formula's
     best = engine.top_k_1d(ranking, 10)
     assert best.tolist() == engine.top_k_1d(dense, 10).tolist()

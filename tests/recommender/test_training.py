@@ -6,6 +6,7 @@ from django.core.files.storage import default_storage
 
 from jobs.models import Job, JobStatus
 from recommender import engine, serving
+from recommender.engine import pipeline
 from recommender.models import ModelActivation, ModelStatus, ModelVersion
 from recommender.services import gate_check, model_version_activate, model_version_rollback
 
@@ -70,7 +71,7 @@ def test_a_failure_on_the_side_thread_fails_the_job_and_leaves_the_active_versio
         side_threads.append(threading.current_thread().name)
         raise RuntimeError("evaluation broke")
 
-    monkeypatch.setattr(engine, "tune_blend", broken_tune)
+    monkeypatch.setattr(pipeline, "tune_blend", broken_tune)
     job = train()
     # then the error reached the job, nothing was written, the first version still serves
     assert side_threads and side_threads[0].startswith("recommender-side")
@@ -87,7 +88,7 @@ def test_a_training_without_data_fails_with_a_named_code(db):
 
 def test_a_cancelled_training_leaves_the_active_version_serving(shop, monkeypatch):
     first = ModelVersion.objects.get(pk=train().result_id)
-    real_fit = engine.fit_lightfm
+    real_fit = pipeline.fit_lightfm
 
     def fit_then_cancel(*args, **kwargs):
         # staff press "cancel" while the model is being fitted; the next progress report stops the run
@@ -95,7 +96,7 @@ def test_a_cancelled_training_leaves_the_active_version_serving(shop, monkeypatc
         Job.objects.filter(status=JobStatus.RUNNING).update(cancel_requested=True)
         return result
 
-    monkeypatch.setattr(engine, "fit_lightfm", fit_then_cancel)
+    monkeypatch.setattr(pipeline, "fit_lightfm", fit_then_cancel)
     job = train()
     assert job.status == JobStatus.CANCELLED
     assert ModelVersion.objects.count() == 1
@@ -156,7 +157,7 @@ def test_a_failed_item_to_item_fit_serves_the_model_alone(shop, monkeypatch):
     def broken(*args, **kwargs):
         raise np.linalg.LinAlgError("not positive definite")
 
-    monkeypatch.setattr(engine, "item_item_fit", broken)
+    monkeypatch.setattr(pipeline, "item_item_fit", broken)
     job = train()
     assert job.status == JobStatus.SUCCEEDED, job.error_message
     version = ModelVersion.objects.get(pk=job.result_id)
