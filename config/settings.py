@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "segments",
     "forecasting",
     "analytics",
+    "demo",
 ]
 
 MIDDLEWARE = [
