@@ -1,8 +1,13 @@
 """demo_setup: with the demo dataset missing it still leaves a shop with data, models and an admin."""
 
+import hashlib
+import os
+import re
 from io import StringIO
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
@@ -37,3 +42,18 @@ def test_every_model_is_trained_on_the_synthetic_shop_and_reused_the_second_time
         k: (j.status, j.error_code, j.error_message) for k, j in jobs.items()}
     call_command("demo_setup", stdout=StringIO())
     assert Job.objects.count() == 3
+
+
+DATA = Path(__file__).resolve().parents[2] / "data"
+
+
+def test_the_demo_dataset_travels_with_the_repository_unchanged():
+    # given: the checksum data/README.md states
+    stated = re.search(r"`([0-9a-f]{64})`", (DATA / "README.md").read_text()).group(1)
+    # then: the file in data/ has it
+    assert hashlib.sha256((DATA / "online_retail.csv.gz").read_bytes()).hexdigest() == stated
+
+
+@pytest.mark.skipif("DEMO_DATA_PATH" in os.environ, reason="DEMO_DATA_PATH is set: the default is not in use")
+def test_the_demo_dataset_in_the_repository_is_the_default():
+    assert Path(str(settings.DEMO_DATA_PATH)) == DATA / "online_retail.csv.gz"
