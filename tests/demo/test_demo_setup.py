@@ -1,4 +1,5 @@
-"""demo_setup: with the demo dataset missing it still leaves a shop with data, models and an admin."""
+"""demo_setup: with the demo dataset missing it still leaves a shop with data, models and an admin; the
+dataset itself travels with the repository."""
 
 import hashlib
 import os
@@ -16,20 +17,32 @@ from jobs.models import Job, JobStatus
 
 
 @pytest.mark.django_db
-def test_without_the_dataset_a_synthetic_shop_is_generated_once(settings, tmp_path):
+def test_without_the_dataset_a_synthetic_shop_and_an_admin_are_made(settings, tmp_path):
+    # given: no dataset
     settings.DEMO_DATA_PATH = tmp_path / "missing.csv.gz"
     out = StringIO()
+    # when
     call_command("demo_setup", "--skip-jobs", stdout=out)
+    # then
     assert "generating a synthetic shop instead" in out.getvalue()
     assert get_user_model().objects.filter(username="admin", is_superuser=True).exists()
-    events = Event.objects.count()
-    assert events == 31_155  # every event of the default synthetic shop (SyntheticSpec(): seed 0, 1,000 customers)
+    assert Event.objects.count() == 31_155  # every event of the default synthetic shop (seed 0, 1,000 customers)
     assert ImportReport.objects.filter(kind=ImportReport.Kind.SYNTHETIC).count() == 1
-    # a second run uses what is stored and generates nothing more
+
+
+@pytest.mark.django_db
+def test_a_second_run_uses_the_stored_events_and_generates_nothing_more(settings, tmp_path):
+    # given: a first run without the dataset
+    settings.DEMO_DATA_PATH = tmp_path / "missing.csv.gz"
+    call_command("demo_setup", "--skip-jobs", stdout=StringIO())
+    events = Event.objects.count()
     out = StringIO()
+    # when
     call_command("demo_setup", "--skip-jobs", stdout=out)
+    # then
     assert "the stored events are used" in out.getvalue()
     assert Event.objects.count() == events
+    assert ImportReport.objects.filter(kind=ImportReport.Kind.SYNTHETIC).count() == 1
 
 
 @pytest.mark.django_db
