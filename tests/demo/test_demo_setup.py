@@ -14,6 +14,7 @@ from django.core.management import call_command
 
 from behavior.models import Event, ImportReport
 from jobs.models import Job, JobStatus
+from tests.behavior.test_import import RETAIL
 
 
 @pytest.mark.django_db
@@ -43,6 +44,23 @@ def test_a_second_run_uses_the_stored_events_and_generates_nothing_more(settings
     assert "the stored events are used" in out.getvalue()
     assert Event.objects.count() == events
     assert ImportReport.objects.filter(kind=ImportReport.Kind.SYNTHETIC).count() == 1
+
+
+@pytest.mark.django_db
+def test_with_the_dataset_it_is_loaded_once_through_the_import_path(settings, tmp_path):
+    # given: a small file in the Online Retail format where DEMO_DATA_PATH points
+    path = tmp_path / "retail.csv"
+    path.write_text(RETAIL)
+    settings.DEMO_DATA_PATH = path
+    out = StringIO()
+    # when: set up twice
+    call_command("demo_setup", "--skip-jobs", stdout=out)
+    call_command("demo_setup", "--skip-jobs", stdout=out)
+    # then: one demo report, the same counts as load_demo_data, and the second run reused it
+    report = ImportReport.objects.get(kind=ImportReport.Kind.DEMO)
+    assert (report.rows_read, report.rows_stored, report.rows_rejected, report.rows_duplicate) == (13, 6, 5, 2)
+    assert "==> demo data loaded" in out.getvalue() and "already loaded, reused" in out.getvalue()
+    assert not ImportReport.objects.filter(kind=ImportReport.Kind.SYNTHETIC).exists()
 
 
 @pytest.mark.django_db
