@@ -22,7 +22,7 @@ from behavior.selectors import events_exist
 from behavior.services import Progress, demo_load, synthetic_load
 from behavior.synthetic import SyntheticSpec
 from jobs.models import Job, JobStatus
-from jobs.registry import all_kinds
+from jobs.registry import JobParamsError, all_kinds
 from jobs.services import job_execute
 
 Say = Callable[[str], None]
@@ -63,8 +63,12 @@ def model_jobs_ensure(*, say: Say) -> None:
         if _has_succeeded(kind):
             say(f"==> {kind}: a successful run exists, reused")
             continue
+        try:
+            params = all_kinds()[kind].clean_params({})
+        except JobParamsError:  # a kind that acts on a given record (e.g. a campaign): no default run
+            continue
         say(f"==> {kind}: running with default parameters")
-        job = _run_here(kind)
+        job = _run_here(kind, params)
         say(f"    {job.status} {job.message} {job.error_code} {job.error_message}".rstrip())
 
 
@@ -72,8 +76,8 @@ def _has_succeeded(kind: str) -> bool:
     return Job.objects.filter(kind=kind, status=JobStatus.SUCCEEDED).exists()
 
 
-def _run_here(kind: str) -> Job:
+def _run_here(kind: str, params: dict) -> Job:
     # Recorded and executed in this process rather than through jobs.services.job_submit: with a broker
     # configured, job_submit would hand the run to a worker, and the server would start without models.
-    job = Job.objects.create(kind=kind, params=all_kinds()[kind].clean_params({}))
+    job = Job.objects.create(kind=kind, params=params)
     return job_execute(job_id=job.pk)
