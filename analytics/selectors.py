@@ -14,12 +14,11 @@ Definitions (docs/analytics.md says why):
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import connection
-from django.db.models import Count, F, Max, Min, Q, QuerySet, Sum
+from django.db.models import Count, Min, Q, QuerySet, Sum
 
 from behavior.models import Event
 from catalog.models import Category, Product
@@ -36,100 +35,28 @@ from .models import (
     ScopeBuyersDaily,
     ScopeDaily,
 )
+from .answers import (  # the answers' types, importable from here as before
+    CategoryRevenue,
+    CategoryShare,
+    CohortRetention,
+    Funnel,
+    NewVsReturning,
+    Sales,
+    SalesSummary,
+    Series,
+    TopProduct,
+)
+from .net_sales import (  # forecasting's demand series, importable from here as before
+    NET_MEASURES,
+    net_sales_days,
+    product_net_sales,
+    scope_net_sales,
+    top_selling_product_ids,
+)
 
 INTERVALS = ("DAY", "WEEK", "MONTH")
 TOP_BY = ("REVENUE", "UNITS", "VIEWS")  # the order of _top's totals
 _SUMS = list(additive_aggregates())
-
-
-# --- answers ----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Sales:
-    revenue: Decimal
-    orders: int
-    units: int
-    customers: int
-    average_order_value: Decimal | None
-    conversion_rate: float | None
-    views: int
-    purchases: int
-    returned_units: int
-    returned_value: Decimal
-
-
-@dataclass(frozen=True)
-class SalesSummary:
-    date_from: date
-    date_to: date
-    current: Sales
-    previous: Sales
-    previous_from: date
-    previous_to: date
-
-
-@dataclass(frozen=True)
-class Series:
-    interval: str
-    dates: list[date]
-    revenue: list[Decimal]
-    units: list[int]
-    orders: list[int]
-
-
-@dataclass(frozen=True)
-class Funnel:
-    views: int
-    add_to_carts: int
-    purchases: int
-    view_to_cart_rate: float | None
-    cart_to_purchase_rate: float | None
-    view_to_purchase_rate: float | None
-
-
-@dataclass(frozen=True)
-class TopProduct:
-    product_id: int
-    sku: str
-    name: str
-    revenue: Decimal
-    units: int
-    views: int
-
-
-@dataclass(frozen=True)
-class CategoryRevenue:
-    category_id: int
-    name: str
-    revenue: Decimal
-    share: float | None
-
-
-@dataclass(frozen=True)
-class CategoryShare:
-    parent_id: int | None
-    total_revenue: Decimal
-    categories: list[CategoryRevenue]
-
-
-@dataclass(frozen=True)
-class NewVsReturning:
-    interval: str
-    dates: list[date]
-    new: list[int]
-    returning: list[int]
-    total_new: int
-    total_returning: int
-
-
-@dataclass(frozen=True)
-class CohortRetention:
-    cohort_months: list[date]
-    sizes: list[int]
-    # customers[i][k]: customers of cohort i who bought in its k-th month (k = 0 is the cohort month).
-    customers: list[list[int]] = field(default_factory=list)
-    rates: list[list[float]] = field(default_factory=list)
 
 
 # --- helpers ----------------------------------------------------------------------------------------
@@ -589,53 +516,3 @@ def cohort_retention_raw(*, date_from: date, date_to: date) -> CohortRetention:
             for m in active_months:
                 counts[(cohort, m)] += 1
     return _cohorts(date_from, date_to, counts)
-
-
-# --- net daily sales (the demand series that forecasting models) ----------------------------------------
-# Net of returns, unlike the reports above: units bought minus units returned, and purchase value minus
-# returned value (in pence). Only days with a purchase or a return have a cell; the caller fills zeros.
-
-NET_MEASURES = ("units", "revenue")
-
-
-def _net(measure: str):
-    if measure not in NET_MEASURES:
-        raise ValueError(f"measure must be one of {', '.join(NET_MEASURES)}")
-    if measure == "units":
-        return F("units") - F("returned_units")
-    return F("revenue_pence") - F("returned_pence")
-
-
-_SALE_CELLS = Q(purchases__gt=0) | Q(returns__gt=0)
-
-
-def net_sales_days() -> tuple[date, date] | None:
-    """The first and last shop-local day with a purchase or a return, or None when there is none."""
-    bounds = ScopeDaily.objects.filter(_SALE_CELLS, scope=ALL_SCOPE).aggregate(first=Min("day"), last=Max("day"))
-    return None if bounds["first"] is None else (bounds["first"], bounds["last"])
-
-
-def scope_net_sales(*, measure: str, date_from: date, date_to: date,
-                    scopes: list[int]) -> list[tuple[int, date, int]]:
-    """(scope, day, net value) for the given scopes' days with sales: scope ALL_SCOPE is the whole shop, a
-    category id is that category and everything below it."""
-    rows = ScopeDaily.objects.filter(_SALE_CELLS, day__range=(date_from, date_to), scope__in=scopes)
-    return list(rows.annotate(v=_net(measure)).values_list("scope", "day", "v"))
-
-
-def product_net_sales(*, measure: str, date_from: date, date_to: date,
-                      product_ids: list[int]) -> list[tuple[int, date, int]]:
-    """(product id, day, net value) for the given products' days with sales."""
-    rows = ProductDaily.objects.filter(_SALE_CELLS, day__range=(date_from, date_to), product_id__in=product_ids)
-    return list(rows.annotate(v=_net(measure)).values_list("product_id", "day", "v"))
-
-
-def top_selling_product_ids(*, limit: int | None, date_from: date | None = None) -> list[int]:
-    """Products by net units sold (from ``date_from``), best first, ties by id; ``limit=None``: every product
-    with positive net units."""
-    rows = ProductDaily.objects.filter(_SALE_CELLS)
-    if date_from is not None:
-        rows = rows.filter(day__gte=date_from)
-    ids = (rows.values("product_id").annotate(net=Sum(_net("units"))).filter(net__gt=0)
-           .order_by("-net", "product_id").values_list("product_id", flat=True))
-    return list(ids if limit is None else ids[:limit])

@@ -12,6 +12,7 @@ from django.db import connection, transaction
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import TruncMonth, TruncWeek
 
+from behavior.hooks import EventsStored
 from behavior.models import Event
 from catalog.models import Category, Product
 
@@ -111,6 +112,13 @@ def rollups_refresh_later(*, start: datetime, end: datetime, product_ids: Iterab
         return
     PendingRefresh.objects.create(start=start, end=end, product_ids=products)
     transaction.on_commit(_enqueue_refresh)
+
+
+def rollups_refresh_on_events_stored(notice: EventsStored) -> None:
+    """behavior's events-stored hook (subscribed in AnalyticsConfig.ready): a request's batch is refreshed
+    by a worker when there is one, so the front end does not wait; imports refresh before they return."""
+    refresh = rollups_refresh_later if notice.from_request else rollups_refresh
+    refresh(start=notice.start, end=notice.end, product_ids=set(notice.product_ids))
 
 
 def _enqueue_refresh() -> None:

@@ -30,6 +30,17 @@ class IngestErrorCode(str, Enum):
     INVALID_FILE = "INVALID_FILE"
 
 
+class CustomerErrorCode(str, Enum):
+    """Why an item of a customer upsert was rejected. The values are those of the catalogue's upsert
+    codes of the same name, so the GraphQL upsert payload, shared by both, reads them unchanged."""
+
+    TOO_MANY_ITEMS = "TOO_MANY_ITEMS"
+    DUPLICATE_IN_BATCH = "DUPLICATE_IN_BATCH"
+    REQUIRED = "REQUIRED"
+    VALUE_TOO_LONG = "VALUE_TOO_LONG"
+    INVALID_VALUE = "INVALID_VALUE"
+
+
 # field (GraphQL name) and message of each event-row code.
 EVENT_CODE_FIELD = {
     IngestErrorCode.INVALID_EVENT_ID: ("eventId", "eventId must be at most 64 characters."),

@@ -131,41 +131,70 @@ def _mode(frame: pd.DataFrame, key: str, value: str) -> pd.Series:
     return counts.drop_duplicates(key).set_index(key)[value]
 
 
+@dataclass
+class _Lines:
+    """The invoice lines still kept, with their parsed columns, and what was dropped so far."""
+
+    frame: pd.DataFrame
+    quantity: pd.Series
+    price: pd.Series
+    cancelled: pd.Series
+    sample_limit: int
+    rejected: Counter = field(default_factory=Counter)
+    samples: list[dict] = field(default_factory=list)
+
+    def drop(self, mask: pd.Series, code: str, field_name: str, message: str) -> None:
+        mask = mask.fillna(True)
+        self.rejected[code] += int(mask.sum())
+        for row in self.frame.row[mask].head(max(0, self.sample_limit - len(self.samples))):
+            self.samples.append({"row": int(row), "field": field_name, "code": code, "message": message})
+        keep = ~mask
+        self.frame, self.quantity, self.price, self.cancelled = (
+            self.frame[keep], self.quantity[keep], self.price[keep], self.cancelled[keep])
+
+
 def clean(raw: pd.DataFrame, *, sample_limit: int = 200) -> CleanedRetail:
     missing = set(SOURCE_COLUMNS) - set(raw.columns)
     if missing:
         raise ValueError(f"not an Online Retail file: missing columns {', '.join(sorted(missing))}")
-    df = raw[SOURCE_COLUMNS].copy()
-    df["row"] = np.arange(1, len(df) + 1)
-    read = len(df)
     notes: dict = {}
-    rejected: Counter = Counter()
-    samples: list[dict] = []
+    lines = _kept_lines(raw, notes, sample_limit)
+    events = _events(lines, notes)
+    # Statistics count a repeated line once.
+    first_seen = ~events.event_id.duplicated().to_numpy()
+    products, categories = _products(lines, first_seen, notes)
+    customers = _customers(lines, events.customer_external_id, first_seen)
+    lines.samples.sort(key=lambda s: s["row"])
+    return CleanedRetail(read=len(raw), categories=categories, products=products, customers=customers,
+                         events=events, rejected=lines.rejected, samples=lines.samples[:sample_limit], notes=notes)
 
-    raw_code = df.StockCode.str.strip()
-    df["sku"] = raw_code.str.upper()
-    notes["stock_codes_upper_cased"] = int((raw_code != df.sku).sum())
-    quantity = pd.to_numeric(df.Quantity, errors="coerce")
-    price = pd.to_numeric(df.UnitPrice, errors="coerce")
-    cancelled = df.InvoiceNo.str.strip().str.upper().str.startswith("C")
 
-    def drop(mask: pd.Series, code: str, field_name: str, message: str) -> None:
-        nonlocal df, quantity, price, cancelled
-        mask = mask.fillna(True)
-        rejected[code] += int(mask.sum())
-        for row in df.row[mask].head(max(0, sample_limit - len(samples))):
-            samples.append({"row": int(row), "field": field_name, "code": code, "message": message})
-        keep = ~mask
-        df, quantity, price, cancelled = df[keep], quantity[keep], price[keep], cancelled[keep]
+def _kept_lines(raw: pd.DataFrame, notes: dict, sample_limit: int) -> _Lines:
+    """Rules 1 to 4: upper-cased stock codes; non-products, non-positive prices and stock adjustments dropped."""
+    frame = raw[SOURCE_COLUMNS].copy()
+    frame["row"] = np.arange(1, len(frame) + 1)
+    raw_code = frame.StockCode.str.strip()
+    frame["sku"] = raw_code.str.upper()
+    notes["stock_codes_upper_cased"] = int((raw_code != frame.sku).sum())
+    lines = _Lines(frame, quantity=pd.to_numeric(frame.Quantity, errors="coerce"),
+                   price=pd.to_numeric(frame.UnitPrice, errors="coerce"),
+                   cancelled=frame.InvoiceNo.str.strip().str.upper().str.startswith("C"), sample_limit=sample_limit)
 
-    non_product = ~df.sku.str.match(PRODUCT_CODE)
-    notes["non_product_lines_by_code"] = {k: int(v) for k, v in df.sku[non_product].value_counts().sort_index().items()}
-    drop(non_product, "NON_PRODUCT_CODE", "StockCode", "not a product (postage, fee, manual entry, voucher...)")
-    drop(~(price >= 0.005), "NON_POSITIVE_PRICE", "UnitPrice", "unit price is zero or negative")
-    drop(~cancelled & ~(quantity > 0), "STOCK_ADJUSTMENT", "Quantity", "negative quantity outside a cancellation")
+    non_product = ~lines.frame.sku.str.match(PRODUCT_CODE)
+    notes["non_product_lines_by_code"] = {
+        k: int(v) for k, v in lines.frame.sku[non_product].value_counts().sort_index().items()}
+    lines.drop(non_product, "NON_PRODUCT_CODE", "StockCode", "not a product (postage, fee, manual entry, voucher...)")
+    lines.drop(~(lines.price >= 0.005), "NON_POSITIVE_PRICE", "UnitPrice", "unit price is zero or negative")
+    lines.drop(~lines.cancelled & ~(lines.quantity > 0), "STOCK_ADJUSTMENT", "Quantity",
+               "negative quantity outside a cancellation")
     # Cancellations with a non-negative quantity would be odd; they are still returns of abs(quantity).
-    drop(~(quantity.abs() > 0), "STOCK_ADJUSTMENT", "Quantity", "zero or missing quantity")
+    lines.drop(~(lines.quantity.abs() > 0), "STOCK_ADJUSTMENT", "Quantity", "zero or missing quantity")
+    return lines
 
+
+def _events(lines: _Lines, notes: dict) -> pd.DataFrame:
+    """Rules 5 to 8: returns and purchases, anonymous lines kept, UTC times, an event id per raw line."""
+    df = lines.frame
     local = pd.to_datetime(df.InvoiceDate.str.strip(), format="%Y-%m-%d %H:%M:%S")
     occurred = local.dt.tz_localize(LOCAL_ZONE, ambiguous=np.zeros(len(local), dtype=bool),
                                     nonexistent="shift_forward").dt.tz_convert("UTC")
@@ -173,7 +202,7 @@ def clean(raw: pd.DataFrame, *, sample_limit: int = 200) -> CleanedRetail:
     customer = df.CustomerID.str.strip().str.replace(r"\.0$", "", regex=True)
     customer = customer.where(customer != "", None)
     notes["anonymous_lines_kept"] = int(customer.isna().sum())
-    notes["cancellation_lines_as_returns"] = int(cancelled.sum())
+    notes["cancellation_lines_as_returns"] = int(lines.cancelled.sum())
     line_text = (df.InvoiceNo + "|" + df.StockCode + "|" + df.Description + "|" + df.Quantity + "|"
                  + df.InvoiceDate + "|" + df.UnitPrice + "|" + df.CustomerID + "|" + df.Country)
     event_id = ["OR-" + hashlib.md5(t.encode()).hexdigest() for t in line_text]
@@ -182,26 +211,29 @@ def clean(raw: pd.DataFrame, *, sample_limit: int = 200) -> CleanedRetail:
         "event_id": event_id,
         "customer_external_id": customer.to_numpy(),
         "product_sku": df.sku.to_numpy(),
-        "kind": np.where(cancelled, "return", "purchase"),
+        "kind": np.where(lines.cancelled, "return", "purchase"),
         "occurred_at": occurred.to_numpy(),
-        "quantity": quantity.abs().astype(np.int64).to_numpy(),
+        "quantity": lines.quantity.abs().astype(np.int64).to_numpy(),
         "unit_price": df.UnitPrice.str.strip().to_numpy(),
         "rating": None,
         "order_ref": df.InvoiceNo.str.strip().to_numpy(),
         "session_id": "",
     })
     events["occurred_at"] = pd.to_datetime(events.occurred_at, utc=True)
+    return events
 
-    # Products.
-    lines = pd.DataFrame({"sku": df.sku.to_numpy(), "description": df.Description.str.strip().to_numpy(),
-                          "price": price.to_numpy(), "is_return": cancelled.to_numpy()})
-    lines = lines[~pd.Series(event_id).duplicated().to_numpy()]  # statistics count a repeated line once
-    described = lines[lines.description != ""]
+
+def _products(lines: _Lines, first_seen: np.ndarray, notes: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Products (name: the most frequent description; price: the median purchase price) and their categories."""
+    df = lines.frame
+    table = pd.DataFrame({"sku": df.sku.to_numpy(), "description": df.Description.str.strip().to_numpy(),
+                          "price": lines.price.to_numpy(), "is_return": lines.cancelled.to_numpy()})[first_seen]
+    described = table[table.description != ""]
     names = _mode(described, "sku", "description")
     variants = described.groupby("sku").description.nunique()
-    purchase_price = lines[~lines.is_return].groupby("sku").price.median()
-    return_price = lines[lines.is_return].groupby("sku").price.median()
-    skus = pd.Index(sorted(lines.sku.unique()), name="sku")
+    purchase_price = table[~table.is_return].groupby("sku").price.median()
+    return_price = table[table.is_return].groupby("sku").price.median()
+    skus = pd.Index(sorted(table.sku.unique()), name="sku")
     product_price = purchase_price.reindex(skus).fillna(return_price.reindex(skus))
     name = names.reindex(skus)
     name = name.where(name.notna(), "Stock code " + skus.to_series())
@@ -221,13 +253,12 @@ def clean(raw: pd.DataFrame, *, sample_limit: int = 200) -> CleanedRetail:
         [{"slug": slugify(r), "name": r, "parent_slug": None} for r in roots]
         + [{"slug": slugify(f"{r} {c}"), "name": c, "parent_slug": slugify(r)} for r, c in used]
     )
+    return products, categories
 
-    # Customers.
-    known = pd.DataFrame({"external_id": customer, "country": df.Country.str.strip()})
-    known = known[~pd.Series(event_id).duplicated().to_numpy()].dropna(subset=["external_id"])
+
+def _customers(lines: _Lines, customer: pd.Series, first_seen: np.ndarray) -> pd.DataFrame:
+    """One per CustomerID; country: the most frequent on their lines."""
+    known = pd.DataFrame({"external_id": customer.to_numpy(), "country": lines.frame.Country.str.strip().to_numpy()})
+    known = known[first_seen].dropna(subset=["external_id"])
     country = _mode(known, "external_id", "country")
-    customers = pd.DataFrame({"external_id": country.index.to_numpy(), "country": country.to_numpy()})
-
-    samples.sort(key=lambda s: s["row"])
-    return CleanedRetail(read=read, categories=categories, products=products, customers=customers, events=events,
-                         rejected=rejected, samples=samples[:sample_limit], notes=notes)
+    return pd.DataFrame({"external_id": country.index.to_numpy(), "country": country.to_numpy()})

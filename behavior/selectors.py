@@ -37,6 +37,11 @@ def import_reports(*, kind: str | None = None, limit: int = 20) -> QuerySet[Impo
     return qs[: max(1, min(limit, MAX_REPORTS))]
 
 
+def events_exist() -> bool:
+    """Whether any event is stored (demo_setup then keeps the shop it finds)."""
+    return Event.objects.exists()
+
+
 # --- events in bulk, as arrays ------------------------------------------------------------------------
 
 _PG_EPOCH_US = 946_684_800_000_000  # 2000-01-01, PostgreSQL's timestamp origin, in Unix microseconds

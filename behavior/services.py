@@ -1,8 +1,8 @@
 """Writes for customers and events: batch ingestion, CSV imports, the demo dataset and synthetic data.
 
 Every path that stores events goes through ``behavior.bulk`` (``store_events_csv`` for files and data
-frames, ``store_events`` for a GraphQL batch: the same checks and the same statement) and then calls
-``_after_events_stored`` once with what it stored.
+frames, ``store_events`` for a GraphQL batch: the same checks and the same statement) and then announces
+what it stored once, through ``behavior.hooks`` (analytics subscribes to refresh its rollups).
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import os
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +22,12 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from catalog.services import BATCH_LIMIT, ItemError, UpsertOutcome, _chunks, _Invalid, _split_batch, _text
+from batching import BATCH_LIMIT, InvalidItem, UpsertOutcome, chunks, first_occurrences, text_field
 from catalog.services import categories_upsert, products_upsert
-from catalog.error_codes import CatalogErrorCode
 
 from .bulk import EVENT_FIELDS, EventsOutcome, RowError, store_events, store_events_csv
-from .error_codes import IngestErrorCode
+from .error_codes import CustomerErrorCode, IngestErrorCode
+from .hooks import EventsStored, events_stored
 from .models import Customer, ImportReport
 from .synthetic import SyntheticData, SyntheticSpec, generate
 
@@ -39,25 +38,11 @@ REPORT_SAMPLE_ERRORS = 200
 Progress = Callable[[int], None]
 
 
-def _after_events_stored(*, start: datetime, end: datetime, product_ids: set[int]) -> None:
-    """Called once by every path that stored events, with the time span and products it touched."""
-    from analytics.services import rollups_refresh  # analytics builds on behavior: imported where used
-
-    rollups_refresh(start=start, end=end, product_ids=product_ids)
-
-
-def _events_stored(outcome: EventsOutcome) -> None:
+def _events_stored(outcome: EventsOutcome, *, from_request: bool = False) -> None:
+    """Announces what a path stored (nothing when it stored nothing), once per path."""
     if outcome.stored and outcome.start is not None:
-        _after_events_stored(start=outcome.start, end=outcome.end, product_ids=set(outcome.product_ids))
-
-
-def _events_stored_live(outcome: EventsOutcome) -> None:
-    """After a GraphQL batch: the rollup refresh goes to a worker when there is one (see
-    analytics.services.rollups_refresh_later), so the front end does not wait for it."""
-    if outcome.stored and outcome.start is not None:
-        from analytics.services import rollups_refresh_later
-
-        rollups_refresh_later(start=outcome.start, end=outcome.end, product_ids=set(outcome.product_ids))
+        events_stored(EventsStored(start=outcome.start, end=outcome.end, product_ids=frozenset(outcome.product_ids),
+                                   from_request=from_request))
 
 
 # --- GraphQL batch ---------------------------------------------------------------------------------
@@ -75,7 +60,7 @@ def events_ingest(*, events: list[dict], limit: int = EVENTS_BATCH_LIMIT) -> Eve
         return EventsOutcome()
     with transaction.atomic():
         outcome = store_events(events=events, max_errors=len(events))
-        _events_stored_live(outcome)
+        _events_stored(outcome, from_request=True)
     return outcome
 
 
@@ -83,40 +68,44 @@ def events_ingest(*, events: list[dict], limit: int = EVENTS_BATCH_LIMIT) -> Eve
 
 
 def _clean_customer(item: dict) -> dict:
-    cleaned: dict[str, Any] = {"external_id": _text(item, "external_id", "externalId", 64, required=True)}
+    cleaned: dict[str, Any] = {
+        "external_id": text_field(item, "external_id", "externalId", 64, codes=CustomerErrorCode, required=True)}
     if item.get("country") is not None:
-        cleaned["country"] = _text(item, "country", "country", 64)
+        cleaned["country"] = text_field(item, "country", "country", 64, codes=CustomerErrorCode)
     if item.get("signed_up_at") is not None:
         value = item["signed_up_at"]
         if isinstance(value, str):
             value = parse_datetime(value.strip()) if value.strip() else None
             if value is None and str(item["signed_up_at"]).strip():
-                raise _Invalid("signedUpAt", CatalogErrorCode.INVALID_VALUE, "signedUpAt must be an ISO 8601 date-time.")
+                raise InvalidItem("signedUpAt", CustomerErrorCode.INVALID_VALUE,
+                                  "signedUpAt must be an ISO 8601 date-time.")
         if value is not None and timezone.is_naive(value):
             value = timezone.make_aware(value)
         cleaned["signed_up_at"] = value
     if item.get("attributes") is not None:
         if not isinstance(item["attributes"], dict):
-            raise _Invalid("attributes", CatalogErrorCode.INVALID_VALUE, "attributes must be an object.")
+            raise InvalidItem("attributes", CustomerErrorCode.INVALID_VALUE, "attributes must be an object.")
         cleaned["attributes"] = item["attributes"]
     return cleaned
 
 
 def customers_upsert(*, customers: list[dict], limit: int = BATCH_LIMIT) -> UpsertOutcome:
-    """Items: external_id (the key); country, signed_up_at, attributes (optional, kept when left out)."""
+    """Items: external_id (the key); country, signed_up_at, attributes (optional, kept when left out).
+    Errors carry CustomerErrorCode values."""
     out = UpsertOutcome()
     valid = []
-    for index, item in _split_batch(customers, "external_id", "externalId", limit, out):
+    for index, item in first_occurrences(customers, "external_id", "externalId", limit, out,
+                                         codes=CustomerErrorCode):
         try:
             valid.append(_clean_customer(item))
-        except _Invalid as exc:
-            out.errors.append(ItemError(index, exc.field, exc.code.value, exc.message))
+        except InvalidItem as exc:
+            out.errors.append(exc.as_error(index))
     if not valid:
         return out
     with transaction.atomic():
         keys = [c["external_id"] for c in valid]
         existing: dict[str, Customer] = {}
-        for chunk in _chunks(keys):
+        for chunk in chunks(keys):
             existing.update({c.external_id: c for c in Customer.objects.filter(external_id__in=chunk)})
         new, changed, fields = [], [], set()
         for cleaned in valid:
@@ -328,7 +317,7 @@ def store_frames(
         cats = categories_upsert(categories=categories.to_dict("records"), limit=len(categories))
         _raise_on_errors("categories", cats)
     records = products.to_dict("records")
-    for chunk in _chunks(records, BATCH_LIMIT):
+    for chunk in chunks(records, BATCH_LIMIT):
         _raise_on_errors("products", products_upsert(products=chunk))
     records = customers.drop(columns=[c for c in ("segment",) if c in customers]).to_dict("records")
     for record in records:
@@ -336,7 +325,7 @@ def store_frames(
             record["signed_up_at"] = record["signed_up_at"].to_pydatetime()
         elif pd.isna(record.get("signed_up_at", None)):
             record.pop("signed_up_at", None)
-    for chunk in _chunks(records, BATCH_LIMIT):
+    for chunk in chunks(records, BATCH_LIMIT):
         _raise_on_errors("customers", customers_upsert(customers=chunk))
     total = EventsOutcome()
     first = 0

@@ -41,6 +41,7 @@ WEEKLY = [0.9, 0.85, 0.9, 0.95, 1.1, 1.2, 1.1]  # Mon..Sun
 YEARLY_AMPLITUDE = 0.3
 TREND_PER_DAY = 0.001
 AFFINITY = 0.85
+EVENT_KINDS = np.array(["view", "add_to_cart", "purchase", "review", "return"])  # the codes 0..4 of _events
 
 TREE = {
     "Home": ["Lighting", "Decor", "Textiles"],
@@ -119,155 +120,210 @@ def _draw_days(rng, weights: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.n
     return np.clip(np.searchsorted(cdf, u, side="right") - 1, lo, hi - 1)
 
 
+@dataclass
+class _Catalogue:
+    products: pd.DataFrame
+    price: np.ndarray  # per product
+    by_root: list[np.ndarray]  # product indexes of each root category
+
+    def pick(self, rng, roots: np.ndarray) -> np.ndarray:
+        """A product of each given root category, uniformly."""
+        sizes = np.array([len(b) for b in self.by_root])
+        first = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        return np.concatenate(self.by_root)[first[roots] + (rng.random(len(roots)) * sizes[roots]).astype(np.int64)]
+
+
+@dataclass
+class _Sessions:
+    """One entry per session; customer -1 is an anonymous session. The stages of ``generate`` fill the
+    fields after ``is_first`` in turn."""
+
+    customer: np.ndarray
+    segment: np.ndarray
+    is_first: np.ndarray  # the customer's first session
+    day: np.ndarray = None
+    root: np.ndarray = None  # root category of the session
+    views: np.ndarray = None
+    carts: np.ndarray = None
+    buys: np.ndarray = None
+    reviews: np.ndarray = None
+    returns: np.ndarray = None
+    product: np.ndarray = None  # the product carted, bought, reviewed or returned
+    quantity: np.ndarray = None
+
+
 def generate(spec: SyntheticSpec) -> SyntheticData:
+    # The stages draw from one generator in a fixed order: reordering them changes every seed's shop.
     rng = np.random.default_rng(spec.seed)
     categories, leaves, leaf_root = _categories()
-    n_roots = len(TREE)
-
-    # Products: spread evenly over the leaves, so every root has products.
-    p = spec.products
-    p_leaf = np.arange(p) % len(leaves)
-    p_root = leaf_root[p_leaf]
-    leaf_names = categories.set_index("slug").loc[leaves, "name"].tolist()
-    price = np.round(np.exp(rng.normal(np.log(12.0), 0.6, p)), 2).clip(0.5, None)
-    products = pd.DataFrame({
-        "sku": [f"SYN{i:06d}" for i in range(p)],
-        "name": [f"{leaf_names[leaf]} {i}" for i, leaf in enumerate(p_leaf)],
-        "category_slug": [leaves[leaf] for leaf in p_leaf],
-        "brand": np.asarray(BRANDS)[rng.integers(0, len(BRANDS), p)],
-        "price": price,
-    })
-    by_root = [np.flatnonzero(p_root == r) for r in range(n_roots)]
-
-    # Customers and their planted segment and favourite root.
-    c = spec.customers
-    seg = rng.choice(len(SEGMENTS), size=c, p=SEGMENT_SHARE)
-    fav = rng.integers(0, n_roots, c)
-    external_ids = np.array([f"SYNC{i:07d}" for i in range(c)], dtype=object)
+    catalogue = _products(rng, spec, categories, leaves, leaf_root)
+    segment = rng.choice(len(SEGMENTS), size=spec.customers, p=SEGMENT_SHARE)
+    favourite = rng.integers(0, len(TREE), spec.customers)
+    external_ids = np.array([f"SYNC{i:07d}" for i in range(spec.customers)], dtype=object)
+    sessions = _sessions(rng, spec, segment)
+    sessions.day = _draw_days(rng, day_weights(spec), *_session_windows(spec, sessions))
+    _choose_categories(rng, sessions, favourite)
+    _walk_funnel(rng, sessions)
+    sessions.product = catalogue.pick(rng, sessions.root)
+    sessions.quantity = 1 + rng.poisson(SEGMENT_EXTRA_UNITS[sessions.segment])
+    events = _events(rng, spec, sessions, catalogue, favourite, external_ids)
+    customers = _customers(rng, spec, sessions, segment, external_ids)
     root_slugs = np.array([_slug(r) for r in TREE], dtype=object)
-
-    # Sessions per customer: New and Hibernating have one or two; the others share the rest of the
-    # events in proportion to SEGMENT_SESSIONS, so the mean is about events_per_customer.
-    per_session = 2.5 + SEGMENT_BUY_PROB * 2.28 + (1 - SEGMENT_BUY_PROB) * 0.15  # views+cart+buy+review+return
-    few = np.isin(seg, [3, 4])
-    budget = max(0.0, spec.events_per_customer * c - float((1.5 * per_session[seg[few]]).sum()))
-    weight = np.where(few, 0.0, SEGMENT_SESSIONS[seg])
-    lam = budget * weight / max(float((weight * per_session[seg]).sum()), 1e-9)
-    n_sess = np.maximum(1, rng.poisson(lam))
-    n_sess[few] = rng.integers(1, 3, int(few.sum()))
-    s_cust = np.repeat(np.arange(c), n_sess)
-    s_seg = seg[s_cust]
-    first_of_customer = np.concatenate([[0], np.cumsum(n_sess)[:-1]])
-    is_first = np.zeros(len(s_cust), dtype=bool)
-    is_first[first_of_customer] = True
-
-    # Anonymous sessions (customer -1), spread over the whole period, any category.
-    n_anon = int(round(len(s_cust) * spec.anonymous_share / (1.0 - spec.anonymous_share)))
-    s_cust = np.concatenate([s_cust, np.full(n_anon, -1)])
-    s_seg = np.concatenate([s_seg, np.full(n_anon, 1)])  # anonymous sessions behave like Loyal ones
-    is_first = np.concatenate([is_first, np.zeros(n_anon, dtype=bool)])
-    n = len(s_cust)
-
-    # Session days: inside the segment's window, weighted by demand. New customers: the last 30 days.
-    D = spec.days
-    lo = (SEGMENT_WINDOW[s_seg, 0] * D).astype(np.int64)
-    hi = np.maximum(lo + 1, (SEGMENT_WINDOW[s_seg, 1] * D).astype(np.int64))
-    new = (s_seg == 4) & (s_cust >= 0)
-    lo[new] = D - NEW_WINDOW_DAYS
-    # Recency is planted: a Champion's / Loyal's first session (then forced to buy) is recent.
-    for k, recent in RECENT_DAYS.items():
-        mask = is_first & (s_seg == k) & (s_cust >= 0)
-        lo[mask] = D - recent
-    weights = day_weights(spec)
-    s_day = _draw_days(rng, weights, lo, hi)
-
-    # Session category: the favourite root with probability AFFINITY, else any root.
-    s_root = rng.integers(0, n_roots, n)
-    known = s_cust >= 0
-    loyal_pick = known & (rng.random(n) < AFFINITY)
-    s_root[loyal_pick] = fav[s_cust[loyal_pick]]
-
-    # Funnel: views, cart, purchase, review, return.
-    n_views = rng.integers(1, 5, n)
-    buys = rng.random(n) < SEGMENT_BUY_PROB[s_seg]
-    buys |= is_first & known & np.isin(s_seg, [0, 1, 3, 4])  # recency / existence is planted on purchases
-    carts = buys | (rng.random(n) < 0.15)
-    reviews = buys & (rng.random(n) < 0.25)
-    returns = buys & (rng.random(n) < 0.03)
-    # The product bought (and reviewed / returned) is one of the category's products.
-    sizes = np.array([len(b) for b in by_root])
-    pick = lambda roots: np.concatenate(by_root)[np.concatenate([[0], np.cumsum(sizes)[:-1]])[roots]  # noqa: E731
-                                                 + (rng.random(len(roots)) * sizes[roots]).astype(np.int64)]
-    s_product = pick(s_root)
-    qty = 1 + rng.poisson(SEGMENT_EXTRA_UNITS[s_seg])
-
-    # Expand sessions to events; seconds into the session give the order within it.
-    parts = []  # (session index, kind code, step, product)
-    view_sess = np.repeat(np.arange(n), n_views)
-    view_step = np.arange(len(view_sess)) - np.repeat(np.cumsum(n_views) - n_views, n_views)
-    view_product = pick(s_root[view_sess])
-    last_view = np.cumsum(n_views) - 1
-    view_product[last_view] = s_product  # the product bought was the last one viewed
-    parts.append((view_sess, 0, view_step, view_product))
-    for code, mask, step in ((1, carts, 4), (2, buys, 5), (3, reviews, 6), (4, returns, 7)):
-        idx = np.flatnonzero(mask)
-        parts.append((idx, code, np.full(len(idx), step), s_product[idx]))
-    e_sess = np.concatenate([x[0] for x in parts])
-    e_kind = np.concatenate([np.full(len(x[0]), x[1], dtype=np.int8) for x in parts])
-    e_step = np.concatenate([x[2] for x in parts])
-    e_product = np.concatenate([x[3] for x in parts])
-    order = np.lexsort((e_step, e_sess))
-    e_sess, e_kind, e_step, e_product = e_sess[order], e_kind[order], e_step[order], e_product[order]
-
-    # Time: a session starts between 07:00 and 21:00 UTC (same shop-time day in London), steps 2 min apart;
-    # reviews come 3 days later and returns 10 days later.
-    s_start = (pd.Timestamp(spec.start, tz="UTC").value // 10**9
-               + s_day * 86400 + rng.integers(7 * 3600, 21 * 3600, n))
-    later = np.where(e_kind == 3, 3 * 86400, np.where(e_kind == 4, 10 * 86400, 0))
-    e_ts = s_start[e_sess] + e_step * 120 + later
-    e_cust = s_cust[e_sess]
-
-    kinds = np.array(["view", "add_to_cart", "purchase", "review", "return"])
-    is_sale = (e_kind == 2) | (e_kind == 4)
-    unit_price = np.where(is_sale, price[e_product], np.nan)
-    quantity = np.where((e_kind == 1) | is_sale, qty[e_sess], 1)
-    # Ratings: higher for the favourite category.
-    rating = np.where(e_kind == 3, np.clip(np.round(rng.normal(3.4, 1.0, len(e_kind))
-                                                    + 0.8 * (s_root[e_sess] == fav[np.maximum(e_cust, 0)])), 1, 5),
-                      np.nan)
-    # Sort by time on the numeric arrays (cheap), then build the string columns once.
-    by_time = np.argsort(e_ts, kind="stable")
-    e_sess, e_kind, e_product, e_ts, e_cust = (a[by_time] for a in (e_sess, e_kind, e_product, e_ts, e_cust))
-    is_sale, unit_price, quantity, rating = (a[by_time] for a in (is_sale, unit_price, quantity, rating))
-    m = len(e_kind)
-    no_rating = np.isnan(rating)
-    events = pd.DataFrame({
-        "event_id": _prefixed(f"syn{spec.seed}-", np.arange(m)),
-        "customer_external_id": pd.Categorical.from_codes(e_cust, categories=external_ids),
-        "product_sku": pd.Categorical.from_codes(e_product, categories=products.sku.to_numpy()),
-        "kind": pd.Categorical.from_codes(e_kind.astype(np.int64), categories=kinds),
-        "occurred_at": pd.to_datetime(e_ts, unit="s", utc=True),
-        "quantity": quantity.astype(np.int32),
-        "unit_price": unit_price,
-        "rating": pd.arrays.IntegerArray(np.where(no_rating, 0, rating).astype(np.int8), no_rating),
-        "order_ref": pd.arrays.ArrowStringArray(pc.if_else(pa.array(is_sale), _prefixed("O", e_sess)._pa_array, "")),
-        "session_id": _prefixed("S", e_sess),
-    })
-
-    first_day = np.full(c, D, dtype=np.int64)
-    np.minimum.at(first_day, s_cust[s_cust >= 0], s_day[s_cust >= 0])
-    signed_up = pd.Timestamp(spec.start, tz="UTC") + pd.to_timedelta(first_day - rng.integers(0, 30, c), unit="D")
-    customers = pd.DataFrame({
-        "external_id": external_ids,
-        "country": np.asarray(COUNTRIES)[rng.choice(len(COUNTRIES), size=c, p=COUNTRY_SHARE)],
-        "signed_up_at": signed_up,
-        "segment": np.asarray(SEGMENTS)[seg],
-    })
     truth = {
         "segment": dict(zip(external_ids, customers.segment)),
-        "favourite_category": dict(zip(external_ids, root_slugs[fav])),
+        "favourite_category": dict(zip(external_ids, root_slugs[favourite])),
         "weekly": list(WEEKLY),
         "yearly_amplitude": YEARLY_AMPLITUDE,
         "trend_per_day": TREND_PER_DAY,
     }
-    return SyntheticData(categories=categories, products=products, customers=customers, events=events, truth=truth)
+    return SyntheticData(categories=categories, products=catalogue.products, customers=customers, events=events,
+                         truth=truth)
+
+
+def _products(rng, spec: SyntheticSpec, categories: pd.DataFrame, leaves: list[str],
+              leaf_root: np.ndarray) -> _Catalogue:
+    """Products spread evenly over the leaves, so every root has products; log-normal prices."""
+    count = spec.products
+    product_leaf = np.arange(count) % len(leaves)
+    product_root = leaf_root[product_leaf]
+    leaf_names = categories.set_index("slug").loc[leaves, "name"].tolist()
+    price = np.round(np.exp(rng.normal(np.log(12.0), 0.6, count)), 2).clip(0.5, None)
+    products = pd.DataFrame({
+        "sku": [f"SYN{i:06d}" for i in range(count)],
+        "name": [f"{leaf_names[leaf]} {i}" for i, leaf in enumerate(product_leaf)],
+        "category_slug": [leaves[leaf] for leaf in product_leaf],
+        "brand": np.asarray(BRANDS)[rng.integers(0, len(BRANDS), count)],
+        "price": price,
+    })
+    return _Catalogue(products, price, [np.flatnonzero(product_root == r) for r in range(len(TREE))])
+
+
+def _sessions(rng, spec: SyntheticSpec, segment: np.ndarray) -> _Sessions:
+    """How many sessions each customer has, then the anonymous sessions.
+
+    New and Hibernating customers have one or two; the others share the rest of the events in proportion
+    to SEGMENT_SESSIONS, so the mean is about events_per_customer."""
+    per_session = 2.5 + SEGMENT_BUY_PROB * 2.28 + (1 - SEGMENT_BUY_PROB) * 0.15  # views+cart+buy+review+return
+    few = np.isin(segment, [3, 4])
+    budget = max(0.0, spec.events_per_customer * spec.customers - float((1.5 * per_session[segment[few]]).sum()))
+    weight = np.where(few, 0.0, SEGMENT_SESSIONS[segment])
+    expected = budget * weight / max(float((weight * per_session[segment]).sum()), 1e-9)
+    count = np.maximum(1, rng.poisson(expected))
+    count[few] = rng.integers(1, 3, int(few.sum()))
+    customer = np.repeat(np.arange(spec.customers), count)
+    is_first = np.zeros(len(customer), dtype=bool)
+    is_first[np.concatenate([[0], np.cumsum(count)[:-1]])] = True
+
+    # Anonymous sessions (customer -1), spread over the whole period, any category.
+    anonymous = int(round(len(customer) * spec.anonymous_share / (1.0 - spec.anonymous_share)))
+    return _Sessions(
+        customer=np.concatenate([customer, np.full(anonymous, -1)]),
+        segment=np.concatenate([segment[customer], np.full(anonymous, 1)]),  # anonymous ones behave like Loyal
+        is_first=np.concatenate([is_first, np.zeros(anonymous, dtype=bool)]),
+    )
+
+
+def _session_windows(spec: SyntheticSpec, sessions: _Sessions) -> tuple[np.ndarray, np.ndarray]:
+    """[lo, hi) day of each session: the segment's window; New customers: the last 30 days."""
+    days = spec.days
+    lo = (SEGMENT_WINDOW[sessions.segment, 0] * days).astype(np.int64)
+    hi = np.maximum(lo + 1, (SEGMENT_WINDOW[sessions.segment, 1] * days).astype(np.int64))
+    known = sessions.customer >= 0
+    lo[(sessions.segment == 4) & known] = days - NEW_WINDOW_DAYS
+    # Recency is planted: a Champion's / Loyal's first session (then forced to buy) is recent.
+    for segment, recent in RECENT_DAYS.items():
+        lo[sessions.is_first & (sessions.segment == segment) & known] = days - recent
+    return lo, hi
+
+
+def _choose_categories(rng, sessions: _Sessions, favourite: np.ndarray) -> None:
+    """The favourite root with probability AFFINITY, else any root."""
+    count = len(sessions.customer)
+    sessions.root = rng.integers(0, len(TREE), count)
+    known = sessions.customer >= 0
+    loyal_pick = known & (rng.random(count) < AFFINITY)
+    sessions.root[loyal_pick] = favourite[sessions.customer[loyal_pick]]
+
+
+def _walk_funnel(rng, sessions: _Sessions) -> None:
+    """Views, cart, purchase, review, return."""
+    count = len(sessions.customer)
+    sessions.views = rng.integers(1, 5, count)
+    buys = rng.random(count) < SEGMENT_BUY_PROB[sessions.segment]
+    # recency / existence is planted on purchases
+    buys |= sessions.is_first & (sessions.customer >= 0) & np.isin(sessions.segment, [0, 1, 3, 4])
+    sessions.buys = buys
+    sessions.carts = buys | (rng.random(count) < 0.15)
+    sessions.reviews = buys & (rng.random(count) < 0.25)
+    sessions.returns = buys & (rng.random(count) < 0.03)
+
+
+def _events(rng, spec: SyntheticSpec, sessions: _Sessions, catalogue: _Catalogue, favourite: np.ndarray,
+            external_ids: np.ndarray) -> pd.DataFrame:
+    """Sessions expanded to events (kind codes 0..4 as in ``kinds`` below), in time order."""
+    count = len(sessions.customer)
+    # (session index, kind code, step, product); the step (seconds into the session) orders a session's events.
+    view_session = np.repeat(np.arange(count), sessions.views)
+    view_step = np.arange(len(view_session)) - np.repeat(np.cumsum(sessions.views) - sessions.views, sessions.views)
+    view_product = catalogue.pick(rng, sessions.root[view_session])
+    view_product[np.cumsum(sessions.views) - 1] = sessions.product  # the product bought was the last one viewed
+    parts = [(view_session, 0, view_step, view_product)]
+    for code, mask, step in ((1, sessions.carts, 4), (2, sessions.buys, 5), (3, sessions.reviews, 6),
+                             (4, sessions.returns, 7)):
+        index = np.flatnonzero(mask)
+        parts.append((index, code, np.full(len(index), step), sessions.product[index]))
+    session = np.concatenate([x[0] for x in parts])
+    kind = np.concatenate([np.full(len(x[0]), x[1], dtype=np.int8) for x in parts])
+    step = np.concatenate([x[2] for x in parts])
+    product = np.concatenate([x[3] for x in parts])
+    order = np.lexsort((step, session))
+    session, kind, step, product = session[order], kind[order], step[order], product[order]
+
+    # Time: a session starts between 07:00 and 21:00 UTC (same shop-time day in London), steps 2 min apart;
+    # reviews come 3 days later and returns 10 days later.
+    session_start = (pd.Timestamp(spec.start, tz="UTC").value // 10**9
+                     + sessions.day * 86400 + rng.integers(7 * 3600, 21 * 3600, count))
+    later = np.where(kind == 3, 3 * 86400, np.where(kind == 4, 10 * 86400, 0))
+    seconds = session_start[session] + step * 120 + later
+    customer = sessions.customer[session]
+
+    is_sale = (kind == 2) | (kind == 4)
+    unit_price = np.where(is_sale, catalogue.price[product], np.nan)
+    quantity = np.where((kind == 1) | is_sale, sessions.quantity[session], 1)
+    # Ratings: higher for the favourite category.
+    in_favourite = sessions.root[session] == favourite[np.maximum(customer, 0)]
+    rating = np.where(kind == 3, np.clip(np.round(rng.normal(3.4, 1.0, len(kind)) + 0.8 * in_favourite), 1, 5),
+                      np.nan)
+    # Sort by time on the numeric arrays (cheap), then build the string columns once.
+    by_time = np.argsort(seconds, kind="stable")
+    session, kind, product, seconds, customer = (a[by_time] for a in (session, kind, product, seconds, customer))
+    is_sale, unit_price, quantity, rating = (a[by_time] for a in (is_sale, unit_price, quantity, rating))
+    no_rating = np.isnan(rating)
+    return pd.DataFrame({
+        "event_id": _prefixed(f"syn{spec.seed}-", np.arange(len(kind))),
+        "customer_external_id": pd.Categorical.from_codes(customer, categories=external_ids),
+        "product_sku": pd.Categorical.from_codes(product, categories=catalogue.products.sku.to_numpy()),
+        "kind": pd.Categorical.from_codes(kind.astype(np.int64), categories=EVENT_KINDS),
+        "occurred_at": pd.to_datetime(seconds, unit="s", utc=True),
+        "quantity": quantity.astype(np.int32),
+        "unit_price": unit_price,
+        "rating": pd.arrays.IntegerArray(np.where(no_rating, 0, rating).astype(np.int8), no_rating),
+        "order_ref": pd.arrays.ArrowStringArray(pc.if_else(pa.array(is_sale), _prefixed("O", session)._pa_array, "")),
+        "session_id": _prefixed("S", session),
+    })
+
+
+def _customers(rng, spec: SyntheticSpec, sessions: _Sessions, segment: np.ndarray,
+               external_ids: np.ndarray) -> pd.DataFrame:
+    """Signed up up to 30 days before the first session; countries drawn with COUNTRY_SHARE."""
+    first_day = np.full(spec.customers, spec.days, dtype=np.int64)
+    known = sessions.customer >= 0
+    np.minimum.at(first_day, sessions.customer[known], sessions.day[known])
+    signed_up = (pd.Timestamp(spec.start, tz="UTC")
+                 + pd.to_timedelta(first_day - rng.integers(0, 30, spec.customers), unit="D"))
+    return pd.DataFrame({
+        "external_id": external_ids,
+        "country": np.asarray(COUNTRIES)[rng.choice(len(COUNTRIES), size=spec.customers, p=COUNTRY_SHARE)],
+        "signed_up_at": signed_up,
+        "segment": np.asarray(SEGMENTS)[segment],
+    })

@@ -1,4 +1,4 @@
-"""Runs the benchmarks: `python -m bench [name ...]` (scripts/bench sets up PostgreSQL and Redis).
+"""Runs the benchmarks: `python -m bench [name ...] [flags]` (scripts/bench sets up PostgreSQL and Redis).
 
 Each benchmark is a module `bench/<name>.py` with a `main(argv: list[str]) -> None` that prints its
 own table, including the ratio to a baseline measured in the same run. Each runs in its own
@@ -8,7 +8,9 @@ so benchmarks never see each other's data.
 
 from __future__ import annotations
 
+import ast
 import importlib
+import importlib.util
 import os
 import pkgutil
 import subprocess
@@ -56,16 +58,59 @@ def run_one(name: str, argv: list[str]) -> None:
     importlib.import_module(f"bench.{name}").main(argv)
 
 
+def usage() -> str:
+    lines = [
+        "usage: python -m bench [-h] [name ...] [flags ...]   (scripts/bench takes the same arguments)",
+        "",
+        "Runs the named benchmarks (all of them when none is named), each in its own process and its own",
+        "database (<DATABASE_URL's database>_<name>, created and migrated when missing). The flags after the",
+        "names go to every named benchmark; `python -m bench <name> --help` lists one benchmark's flags.",
+        "",
+        "benchmarks:",
+    ]
+    for name in available():
+        spec = importlib.util.find_spec(f"bench.{name}")
+        doc = ast.get_docstring(ast.parse(Path(spec.origin).read_text())) or ""
+        lines.append(f"  {name:12} {doc.splitlines()[0] if doc else ''}")
+    return "\n".join(lines)
+
+
+def split_arguments(args: list[str]) -> tuple[list[str], list[str]]:
+    """(names, flags): the leading benchmark names, then everything else (flags and their values)."""
+    names = []
+    for position, arg in enumerate(args):
+        if arg.startswith("-"):
+            return names, args[position:]
+        names.append(arg)
+    return names, []
+
+
+def wants_help(argv: list[str]) -> bool:
+    return "-h" in argv or "--help" in argv
+
+
+def show_help(name: str, argv: list[str]) -> None:
+    """The benchmark's own --help, without creating or touching its database."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+    importlib.import_module(f"bench.{name}").main(argv)
+
+
 def main() -> None:
     args = sys.argv[1:]
     if args and args[0] == "--one":
-        run_one(args[1], args[2:])
+        (show_help if wants_help(args[2:]) else run_one)(args[1], args[2:])
         return
-    names = [a for a in args if not a.startswith("-")] or available()
-    flags = [a for a in args if a.startswith("-")]  # passed to every benchmark's main(argv)
+    names, flags = split_arguments(args)
+    if not names and wants_help(flags):
+        print(usage())
+        return
+    names = names or available()
     unknown = sorted(set(names) - set(available()))
     if unknown:
-        sys.exit(f"unknown benchmark(s): {', '.join(unknown)}; available: {', '.join(available())}")
+        sys.exit(f"unknown benchmark(s): {', '.join(unknown)}; available: {', '.join(available())}\n\n{usage()}")
     failed = []
     for name in names:
         code = subprocess.call([sys.executable, "-m", "bench", "--one", name, *flags])

@@ -9,9 +9,11 @@ printed with the ratio.
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import sys
 import time
+from contextlib import contextmanager
 from datetime import date
 
 BENCH_EVENTS = 10_000_000
@@ -26,17 +28,35 @@ DAYS = 365
 def _generate(cursor, total_events: int) -> None:
     """Categories, products, customers, then orders (1-4 lines sharing customer and time) and the other
     kinds, with popular products and repeat customers skewed like a shop's."""
-    scale = total_events / 10_000_000
-    orders = int(ORDERS_PER_10M * scale)
+    _clear(cursor)
+    cursor.execute("SELECT setseed(0.42)")
+    _catalogue_and_customers(cursor)
+    # The rows above leave deferred foreign-key checks pending (Django's foreign keys are DEFERRABLE
+    # INITIALLY DEFERRED), and PostgreSQL refuses to ALTER a table with pending trigger events: dropping
+    # behavior_event's foreign key alters catalog_product too. Running the checks now empties the queue
+    # (on a fresh database this failed with ObjectInUse on catalog_product).
+    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    with _event_indexes_and_keys_dropped(cursor):
+        _events(cursor, total_events)
+    cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+    cursor.execute("ANALYZE")
+
+
+def _clear(cursor) -> None:
+    from django.apps import apps
+
     cursor.execute("DELETE FROM behavior_event")
-    for table in ("analytics_productdaily", "analytics_scopedaily", "analytics_purchaserday",
-                  "analytics_purchasergap", "analytics_cohortmonthly", "analytics_productscope"):
-        cursor.execute(f"DELETE FROM {table}")
+    for model in apps.get_app_config("analytics").get_models():  # every rollup (they refer to products)
+        cursor.execute(f"DELETE FROM {model._meta.db_table}")
     cursor.execute("DELETE FROM behavior_customer")
     cursor.execute("DELETE FROM catalog_product")
     cursor.execute("DELETE FROM catalog_category WHERE parent_id IS NOT NULL")
     cursor.execute("DELETE FROM catalog_category")
-    cursor.execute("SELECT setseed(0.42)")
+
+
+def _catalogue_and_customers(cursor) -> None:
+    """ROOTS x CHILDREN categories, PRODUCTS products over the leaves, CUSTOMERS customers; temporary tables
+    bp and bc number the products and customers from 0 for the event statements."""
     cursor.execute(
         "INSERT INTO catalog_category (name, slug, parent_id) "
         "SELECT 'Root ' || r, 'bench-r' || r, NULL FROM generate_series(1, %s) r", [ROOTS])
@@ -61,18 +81,32 @@ def _generate(cursor, total_events: int) -> None:
                    "FROM behavior_customer")
     cursor.execute("CREATE UNIQUE INDEX ON bp (i)")
     cursor.execute("CREATE UNIQUE INDEX ON bc (i)")
-    # Secondary indexes are dropped during the load and rebuilt after: far faster than maintaining them.
+
+
+@contextmanager
+def _event_indexes_and_keys_dropped(cursor):
+    """Secondary indexes are dropped during the load and rebuilt after: far faster than maintaining them.
+    So are the foreign keys: re-adding one checks all rows in one join, not one trigger per row."""
     cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'behavior_event' "
                    "AND indexname NOT IN (SELECT conname FROM pg_constraint)")
     indexes = cursor.fetchall()
     for name, _ in indexes:
         cursor.execute(f'DROP INDEX "{name}"')
-    # So are the foreign keys: re-adding one checks all rows in one join, not one trigger per row.
     cursor.execute("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
                    "WHERE conrelid = 'behavior_event'::regclass AND contype = 'f'")
     foreign_keys = cursor.fetchall()
     for name, _ in foreign_keys:
         cursor.execute(f'ALTER TABLE behavior_event DROP CONSTRAINT "{name}"')
+    yield
+    for _, definition in indexes:
+        cursor.execute(definition)
+    for name, definition in foreign_keys:
+        cursor.execute(f'ALTER TABLE behavior_event ADD CONSTRAINT "{name}" {definition}')
+
+
+def _events(cursor, total_events: int) -> None:
+    """Purchases first (ORDERS_PER_10M orders, scaled), then returns, reviews, carts and views."""
+    orders = int(ORDERS_PER_10M * total_events / 10_000_000)
     start = f"timestamptz '{START.isoformat()} 00:00:00+00'"
     seconds = DAYS * 86400
     # Purchases: order o has 1 + o %% 4 lines, one customer, one moment.
@@ -101,7 +135,7 @@ def _generate(cursor, total_events: int) -> None:
         " e.unit_price, NULL, e.order_ref, '' FROM behavior_event e "
         "WHERE e.kind = 'purchase' ORDER BY e.id LIMIT %s", [returns])
     for kind, prefix, count, extra in (("view", "v", views, "NULL"), ("add_to_cart", "a", carts, "NULL"),
-                               ("review", "w", reviews, "1 + (n %% 5)")):
+                                       ("review", "w", reviews, "1 + (n %% 5)")):
         cursor.execute(
             "INSERT INTO behavior_event (event_id, customer_id, product_id, kind, occurred_at, quantity, unit_price, "
             "rating, order_ref, session_id) "
@@ -111,11 +145,6 @@ def _generate(cursor, total_events: int) -> None:
             "      FROM generate_series(1, %s) n) x "
             "JOIN bc c ON c.i = x.ci JOIN bp p ON p.i = x.pi",
             [kind, seconds, CUSTOMERS, PRODUCTS, count])
-    for _, definition in indexes:
-        cursor.execute(definition)
-    for name, definition in foreign_keys:
-        cursor.execute(f'ALTER TABLE behavior_event ADD CONSTRAINT "{name}" {definition}')
-    cursor.execute("ANALYZE")
 
 
 def _ensure_data(total_events: int, regenerate: bool) -> None:
@@ -154,13 +183,16 @@ def _time(fn, repeats: int) -> tuple[float, object]:
 
 
 def main(argv: list[str]) -> None:
-    total = BENCH_EVENTS
-    if "--events" in argv:
-        total = int(argv[argv.index("--events") + 1])
-    _ensure_data(total, "--regenerate" in argv)
-    if "--generate-only" in argv:
+    parser = argparse.ArgumentParser(prog="bench analytics", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=BENCH_EVENTS, help="events to generate (default 10 million)")
+    parser.add_argument("--regenerate", action="store_true", help="generate the data again even if it is there")
+    parser.add_argument("--generate-only", action="store_true", help="generate (if needed) and stop")
+    parser.add_argument("--quick", action="store_true", help="5 timed repeats per query instead of 15")
+    args = parser.parse_args(argv)
+    _ensure_data(args.events, args.regenerate)
+    if args.generate_only:
         return
-    _run_queries(quick="--quick" in argv)
+    _run_queries(quick=args.quick)
 
 
 def _run_queries(quick: bool) -> None:

@@ -71,54 +71,75 @@ def _wait(job_ids: list[int], timeout: float = 120) -> None:
         time.sleep(0.005)
 
 
+PARAMS = {"steps": 1, "step_seconds": 0}  # the diagnostic job at its cheapest
+
+
 def main(argv: list[str]) -> None:
-    parser = argparse.ArgumentParser(prog="bench jobs")
+    parser = argparse.ArgumentParser(prog="bench jobs", description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=40, help="jobs per measurement")
     args = parser.parse_args(argv)
 
     from django.conf import settings
 
-    from config.celery import app
-    from jobs.models import Job, JobStatus
-    from jobs.services import job_execute, job_submit, jobs_reap
-
     if not settings.REDIS_URL:
         raise SystemExit("bench jobs needs REDIS_URL (a real broker and worker)")
-    params = {"steps": 1, "step_seconds": 0}
-    rows = []
+    base = _in_process(args.n)
+    rows = [("in-process job_execute (baseline)", base, 1.0, "")]
+    rows += _with_a_worker(args.n, base)
+    rows.append(_broker_down(base))
+    load = os.getloadavg()[0]
+    print(f"{'measurement':<52}{'time':>12}{'x baseline':>12}  note")
+    for label, seconds, ratio, note in rows:
+        print(f"{label:<52}{seconds * 1000:>10.1f}ms{ratio:>12.1f}  {note}")
+    print(f"(n={args.n}, -c 1 prefork worker, load average {load:.1f} on {os.cpu_count()} CPUs)")
 
-    # Baseline: in-process, no broker.
+
+def _in_process(n: int) -> float:
+    """Median seconds of the baseline: in-process, no broker."""
+    from config.celery import app
+    from jobs.models import Job
+    from jobs.services import job_execute
+
     app.conf.task_always_eager = True
     timings = []
-    for _ in range(args.n):
+    for _ in range(n):
         started = time.perf_counter()
-        job = Job.objects.create(kind="jobs.selfcheck", params=params)
+        job = Job.objects.create(kind="jobs.selfcheck", params=PARAMS)
         job_execute(job_id=job.pk)
         timings.append(time.perf_counter() - started)
-    base = statistics.median(timings)
-    rows.append(("in-process job_execute (baseline)", base, 1.0, ""))
     app.conf.task_always_eager = False
+    return statistics.median(timings)
 
+
+def _with_a_worker(n: int, base: float) -> list[tuple[str, float, float, str]]:
+    """Latency one at a time, throughput n at once, then recovery from a worker killed mid-job."""
+    from django.conf import settings
+
+    from config.celery import app
+    from jobs.models import Job, JobStatus
+    from jobs.services import job_submit, jobs_reap
+
+    rows = []
     worker = _start_worker()
     try:
         with app.connection_for_write() as conn:
             for queue in ("ml", "default"):
                 conn.default_channel.queue_purge(queue)
         latencies = []
-        for _ in range(args.n):
+        for _ in range(n):
             started = time.perf_counter()
-            job = job_submit(kind="jobs.selfcheck", params=params)
+            job = job_submit(kind="jobs.selfcheck", params=PARAMS)
             _wait([job.pk])
             latencies.append(time.perf_counter() - started)
         p50, p95 = statistics.median(latencies), sorted(latencies)[int(0.95 * (len(latencies) - 1))]
         rows.append(("worker: submit -> SUCCEEDED, p50", p50, p50 / base, f"p95 {p95 * 1000:.1f} ms"))
 
         started = time.perf_counter()
-        ids = [job_submit(kind="jobs.selfcheck", params=params).pk for _ in range(args.n)]
+        ids = [job_submit(kind="jobs.selfcheck", params=PARAMS).pk for _ in range(n)]
         _wait(ids)
-        per_job = (time.perf_counter() - started) / args.n
-        assert Job.objects.filter(pk__in=ids, status=JobStatus.SUCCEEDED).count() == args.n
-        rows.append((f"worker: {args.n} at once, per job", per_job, per_job / base, f"{1 / per_job:.0f} jobs/s"))
+        per_job = (time.perf_counter() - started) / n
+        assert Job.objects.filter(pk__in=ids, status=JobStatus.SUCCEEDED).count() == n
+        rows.append((f"worker: {n} at once, per job", per_job, per_job / base, f"{1 / per_job:.0f} jobs/s"))
 
         # Worker lost: SIGKILL mid-job, then how long until the reaper has re-queued it.
         settings.JOB_HEARTBEAT_TIMEOUT = 1.5
@@ -130,27 +151,25 @@ def main(argv: list[str]) -> None:
         while not jobs_reap().requeued:
             time.sleep(0.05)
         recovered = time.perf_counter() - killed
-        rows.append(("worker SIGKILLed -> job re-queued", recovered, recovered / base,
-                     "heartbeat timeout 1.5 s"))
+        rows.append(("worker SIGKILLed -> job re-queued", recovered, recovered / base, "heartbeat timeout 1.5 s"))
         Job.objects.filter(pk=job.pk).update(status=JobStatus.CANCELLED)
     finally:
         _stop(worker)
+    return rows
 
-    # Broker unreachable at submit.
+
+def _broker_down(base: float) -> tuple[str, float, float, str]:
+    """A submit with the broker unreachable: how long until it fails as BROKER_UNAVAILABLE."""
+    from config.celery import app
+    from jobs.models import JobStatus
+    from jobs.services import JobBrokerUnavailable, job_submit
+
     app.conf.broker_url = "redis://127.0.0.1:1/0"
-    from jobs.services import JobBrokerUnavailable
-
     started = time.perf_counter()
     try:
-        job_submit(kind="jobs.selfcheck", params=params)
+        job_submit(kind="jobs.selfcheck", params=PARAMS)
         raise SystemExit("submit with the broker down did not fail")
     except JobBrokerUnavailable as exc:
         assert exc.job.status == JobStatus.FAILED
     down = time.perf_counter() - started
-    rows.append(("submit, broker unreachable -> BROKER_UNAVAILABLE", down, down / base, "job marked FAILED"))
-
-    load = os.getloadavg()[0]
-    print(f"{'measurement':<52}{'time':>12}{'x baseline':>12}  note")
-    for label, seconds, ratio, note in rows:
-        print(f"{label:<52}{seconds * 1000:>10.1f}ms{ratio:>12.1f}  {note}")
-    print(f"(n={args.n}, -c 1 prefork worker, load average {load:.1f} on {os.cpu_count()} CPUs)")
+    return ("submit, broker unreachable -> BROKER_UNAVAILABLE", down, down / base, "job marked FAILED")

@@ -9,90 +9,37 @@ create. The first occurrence of a key in a batch wins; later ones are reported a
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
+from batching import BATCH_LIMIT, InvalidItem, ItemError, UpsertOutcome, chunks, first_occurrences, text_field
+
 from .error_codes import CatalogErrorCode as Code
 from .models import Category, Product
 
-BATCH_LIMIT = 5000
+__all__ = ["BATCH_LIMIT", "ItemError", "MAX_PRICE", "UpsertOutcome", "categories_upsert", "parse_price",
+           "products_upsert"]
+
 _SLUG = re.compile(r"[-a-zA-Z0-9_]+")
 _CURRENCY = re.compile(r"[A-Z]{3}")
 MAX_PRICE = Decimal("9999999999.99")
 
 
-@dataclass
-class ItemError:
-    index: int
-    field: str
-    code: str
-    message: str
-
-
-@dataclass
-class UpsertOutcome:
-    created: int = 0
-    updated: int = 0
-    errors: list[ItemError] = field(default_factory=list)
-    duplicates: int = 0
-    ids: dict[str, int] = field(default_factory=dict)  # key -> id of every stored item
-
-
-class _Invalid(Exception):
-    def __init__(self, field_name: str, code: Code, message: str):
-        self.field, self.code, self.message = field_name, code, message
-
-
-def _text(item: dict, key: str, gql: str, max_length: int, *, required: bool = False) -> str | None:
-    value = item.get(key)
-    if value is None:
-        if required:
-            raise _Invalid(gql, Code.REQUIRED, f"{gql} is required.")
-        return None
-    value = str(value).strip()
-    if required and not value:
-        raise _Invalid(gql, Code.REQUIRED, f"{gql} is required.")
-    if len(value) > max_length:
-        raise _Invalid(gql, Code.VALUE_TOO_LONG, f"{gql} must be at most {max_length} characters.")
-    return value
+def _text(item: dict, key: str, graphql_name: str, max_length: int, *, required: bool = False) -> str | None:
+    return text_field(item, key, graphql_name, max_length, codes=Code, required=required)
 
 
 def parse_price(value: Any, gql: str = "price") -> Decimal:
     try:
         price = Decimal(str(value).strip()).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     except (InvalidOperation, ValueError):
-        raise _Invalid(gql, Code.INVALID_PRICE, f"{gql} must be a number.") from None
+        raise InvalidItem(gql, Code.INVALID_PRICE, f"{gql} must be a number.") from None
     if not price.is_finite() or price < 0 or price > MAX_PRICE:
-        raise _Invalid(gql, Code.INVALID_PRICE, f"{gql} must be from 0 to {MAX_PRICE}.")
+        raise InvalidItem(gql, Code.INVALID_PRICE, f"{gql} must be from 0 to {MAX_PRICE}.")
     return price
-
-
-def _split_batch(items: list[dict], key: str, gql_key: str, limit: int, out: UpsertOutcome):
-    """Yields (index, item) of the first occurrence of each key; records errors for the rest."""
-    if len(items) > limit:
-        out.errors.append(ItemError(-1, gql_key, Code.TOO_MANY_ITEMS.value,
-                                    f"at most {limit} items per call; split the batch."))
-        return
-    seen: set[str] = set()
-    for index, item in enumerate(items):
-        value = item.get(key)
-        value = str(value).strip() if value is not None else ""
-        if value and value in seen:
-            out.duplicates += 1
-            out.errors.append(ItemError(index, gql_key, Code.DUPLICATE_IN_BATCH.value,
-                                        f"{gql_key} {value!r} appears earlier in this batch."))
-            continue
-        seen.add(value)
-        yield index, item
-
-
-def _chunks(values: list, size: int = 500):
-    for i in range(0, len(values), size):
-        yield values[i:i + size]
 
 
 # --- categories ------------------------------------------------------------------------------------
@@ -102,11 +49,11 @@ def categories_upsert(*, categories: list[dict], limit: int = BATCH_LIMIT) -> Up
     """Items: slug (the key), name, and a parent given by parent_slug (may be in the same batch) or parent_id."""
     out = UpsertOutcome()
     valid: dict[str, tuple[int, dict]] = {}
-    for index, item in _split_batch(categories, "slug", "slug", limit, out):
+    for index, item in first_occurrences(categories, "slug", "slug", limit, out, codes=Code):
         try:
             slug = _text(item, "slug", "slug", 200, required=True)
             if not _SLUG.fullmatch(slug):
-                raise _Invalid("slug", Code.INVALID_SLUG, "slug may contain letters, digits, '-' and '_' only.")
+                raise InvalidItem("slug", Code.INVALID_SLUG, "slug may contain letters, digits, '-' and '_' only.")
             cleaned = {"slug": slug, "name": _text(item, "name", "name", 200, required=True)}
             if item.get("parent_slug") is not None:
                 cleaned["parent_slug"] = _text(item, "parent_slug", "parentSlug", 200) or None
@@ -114,10 +61,10 @@ def categories_upsert(*, categories: list[dict], limit: int = BATCH_LIMIT) -> Up
                 try:
                     cleaned["parent_id"] = int(item["parent_id"])
                 except (TypeError, ValueError):
-                    raise _Invalid("parentId", Code.UNKNOWN_PARENT, "parentId is not a category id.") from None
+                    raise InvalidItem("parentId", Code.UNKNOWN_PARENT, "parentId is not a category id.") from None
             valid[slug] = (index, cleaned)
-        except _Invalid as exc:
-            out.errors.append(ItemError(index, exc.field, exc.code.value, exc.message))
+        except InvalidItem as exc:
+            out.errors.append(exc.as_error(index))
     if not valid:
         return out
 
@@ -190,7 +137,7 @@ def _clean_product(item: dict) -> dict:
         "name": _text(item, "name", "name", 300, required=True),
     }
     if item.get("price") is None or str(item["price"]).strip() == "":
-        raise _Invalid("price", Code.REQUIRED, "price is required.")
+        raise InvalidItem("price", Code.REQUIRED, "price is required.")
     cleaned["price"] = parse_price(item["price"])
     if item.get("description") is not None:
         cleaned["description"] = str(item["description"])
@@ -199,7 +146,7 @@ def _clean_product(item: dict) -> dict:
     if item.get("currency") is not None:
         currency = str(item["currency"]).strip().upper()
         if not _CURRENCY.fullmatch(currency):
-            raise _Invalid("currency", Code.INVALID_CURRENCY, "currency must be a three-letter ISO 4217 code.")
+            raise InvalidItem("currency", Code.INVALID_CURRENCY, "currency must be a three-letter ISO 4217 code.")
         cleaned["currency"] = currency
     if item.get("stock") is not None:
         try:
@@ -207,24 +154,24 @@ def _clean_product(item: dict) -> dict:
         except ValueError:
             stock = -1
         if stock < 0:
-            raise _Invalid("stock", Code.INVALID_STOCK, "stock must be a whole number, 0 or more.")
+            raise InvalidItem("stock", Code.INVALID_STOCK, "stock must be a whole number, 0 or more.")
         cleaned["stock"] = stock
     if item.get("attributes") is not None:
         if not isinstance(item["attributes"], dict):
-            raise _Invalid("attributes", Code.INVALID_VALUE, "attributes must be an object.")
+            raise InvalidItem("attributes", Code.INVALID_VALUE, "attributes must be an object.")
         cleaned["attributes"] = item["attributes"]
     if item.get("is_active") is not None:
         value = item["is_active"]
         if isinstance(value, str):
             if value.strip().lower() not in ("true", "false", "1", "0"):
-                raise _Invalid("isActive", Code.INVALID_VALUE, "isActive must be true or false.")
+                raise InvalidItem("isActive", Code.INVALID_VALUE, "isActive must be true or false.")
             value = value.strip().lower() in ("true", "1")
         cleaned["is_active"] = bool(value)
     if item.get("category_id") is not None:
         try:
             cleaned["category_id"] = int(item["category_id"])
         except (TypeError, ValueError):
-            raise _Invalid("categoryId", Code.UNKNOWN_CATEGORY, "categoryId is not a category id.") from None
+            raise InvalidItem("categoryId", Code.UNKNOWN_CATEGORY, "categoryId is not a category id.") from None
     elif item.get("category_slug") is not None:
         cleaned["category_slug"] = str(item["category_slug"]).strip() or None
     return cleaned
@@ -235,11 +182,11 @@ def products_upsert(*, products: list[dict], limit: int = BATCH_LIMIT) -> Upsert
     currency, stock, attributes, is_active (optional)."""
     out = UpsertOutcome()
     valid: list[tuple[int, dict]] = []
-    for index, item in _split_batch(products, "sku", "sku", limit, out):
+    for index, item in first_occurrences(products, "sku", "sku", limit, out, codes=Code):
         try:
             valid.append((index, _clean_product(item)))
-        except _Invalid as exc:
-            out.errors.append(ItemError(index, exc.field, exc.code.value, exc.message))
+        except InvalidItem as exc:
+            out.errors.append(exc.as_error(index))
     if not valid:
         return out
     slugs = {c["category_slug"] for _, c in valid if c.get("category_slug")}
@@ -263,7 +210,7 @@ def products_upsert(*, products: list[dict], limit: int = BATCH_LIMIT) -> Upsert
     with transaction.atomic():
         skus = [c["sku"] for c in resolved]
         existing: dict[str, Product] = {}
-        for chunk in _chunks(skus):
+        for chunk in chunks(skus):
             existing.update({p.sku: p for p in Product.objects.filter(sku__in=chunk)})
         now = timezone.now()
         new, changed, fields = [], [], {"name", "price", "updated_at"}
@@ -281,7 +228,7 @@ def products_upsert(*, products: list[dict], limit: int = BATCH_LIMIT) -> Upsert
         if changed:
             Product.objects.bulk_update(changed, sorted(fields), batch_size=500)
         out.created, out.updated = len(new), len(changed)
-        for chunk in _chunks(skus):
+        for chunk in chunks(skus):
             out.ids.update(Product.objects.filter(sku__in=chunk).values_list("sku", "id"))
     out.errors.sort(key=lambda e: e.index)
     return out

@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "catalog",
     "behavior",
     "jobs",
+    "demo",  # manage.py demo_setup; it calls the other apps, none calls it
     "recommender",
     "segments",
     "forecasting",
@@ -96,9 +97,9 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
-# The demo dataset sits in ../shared/data beside the checkout (see its README for the licence).
+# The demo dataset travels with the repository (data/README.md: source, CC0 licence, checksum).
 DEMO_DATA_PATH = env.path(
-    "DEMO_DATA_PATH", default=str(BASE_DIR.parent / "shared" / "data" / "online_retail.csv.gz")
+    "DEMO_DATA_PATH", default=str(BASE_DIR / "data" / "online_retail.csv.gz")
 )
 
 # --- Celery -------------------------------------------------------------------------------------

@@ -27,9 +27,12 @@ b3,c3,MUG-1,purchase,2024-03-01T10:00:00Z,-1,8.50,,,
 
 @pytest.mark.parametrize("compressed", [False, True])
 def test_events_import_stores_valid_rows_and_reports_every_reason(shop, tmp_path, compressed):
+    # given: 7 rows, one repeated, three invalid
     path = tmp_path / ("events.csv.gz" if compressed else "events.csv")
     path.write_bytes(gzip.compress(EVENTS_CSV.encode()) if compressed else EVENTS_CSV.encode())
+    # when
     report = events_import_csv(path=path)
+    # then
     assert (report.status, report.rows_read, report.rows_stored, report.rows_rejected, report.rows_duplicate) == (
         "succeeded", 7, 3, 3, 1)
     assert report.rows_read == report.rows_stored + report.rows_rejected + report.rows_duplicate
@@ -39,7 +42,15 @@ def test_events_import_stores_valid_rows_and_reports_every_reason(shop, tmp_path
     assert Event.objects.count() == 3
     assert sorted(Customer.objects.values_list("external_id", flat=True)) == ["c1", "c2"]
 
-    again = events_import_csv(path=path)  # nothing stored twice
+
+def test_importing_the_same_file_again_stores_nothing_twice(shop, tmp_path):
+    # given: the file imported once
+    path = tmp_path / "events.csv"
+    path.write_text(EVENTS_CSV)
+    events_import_csv(path=path)
+    # when
+    again = events_import_csv(path=path)
+    # then: its valid rows are duplicates now
     assert (again.rows_stored, again.rows_duplicate, again.rows_rejected) == (0, 4, 3)
     assert Event.objects.count() == 3
 
@@ -52,12 +63,15 @@ def test_the_import_commands_print_the_report(shop, tmp_path, capsys):
     assert "7 read, 3 stored, 3 rejected" in out and "1 duplicates" in out
 
 
-def test_products_and_customers_import_with_duplicates_and_errors(db, tmp_path):
+def test_a_products_import_updates_creates_and_reports_duplicates_and_errors(db, tmp_path):
+    # given: a stored product, and a file that renames it, adds one twice and has two bad rows
     factories.product("OLD-1", price="1.00", name="Old")
     products = tmp_path / "products.csv"
     products.write_text("sku,name,price,brand\nOLD-1,Renamed,2.005,Acme\nNEW-1,New,3,\nNEW-1,Again,4,\n"
                         "BAD-1,Bad,-2,\n,Nameless,1,\n")
+    # when
     report = products_import_csv(path=products)
+    # then
     assert (report.rows_read, report.rows_stored, report.rows_rejected, report.rows_duplicate) == (5, 2, 2, 1)
     assert report.rejected_by_reason == {"INVALID_PRICE": 1, "REQUIRED": 1}
     assert report.notes == {"created": 1, "updated": 1}
@@ -65,11 +79,17 @@ def test_products_and_customers_import_with_duplicates_and_errors(db, tmp_path):
     assert (old.name, old.price, old.brand) == ("Renamed", Decimal("2.01"), "Acme")
     assert Product.objects.get(sku="NEW-1").name == "New"  # the first occurrence wins
 
+
+def test_a_gzipped_customers_import_stores_the_valid_rows_and_rejects_a_bad_date(db, tmp_path):
+    # given
     customers = tmp_path / "customers.csv.gz"
     customers.write_bytes(gzip.compress(b"external_id,country,signed_up_at\nk1,France,2024-01-01T00:00:00Z\n"
                                         b"k2,,\nk3,France,not-a-date\n"))
+    # when
     report = customers_import_csv(path=customers)
+    # then
     assert (report.rows_read, report.rows_stored, report.rows_rejected, report.rows_duplicate) == (3, 2, 1, 0)
+    assert report.rejected_by_reason == {"INVALID_VALUE": 1}
     assert Customer.objects.get(external_id="k1").signed_up_at == datetime(2024, 1, 1, tzinfo=timezone.utc)
 
 
@@ -111,22 +131,39 @@ def retail(tmp_path):
     return clean(read_raw(path))
 
 
-def test_each_cleaning_rule_is_applied_and_counted(retail):
+def test_non_products_zero_prices_and_stock_adjustments_are_dropped_and_counted_by_rule(retail):
+    # given: 13 lines, of which 3 non-product codes (one lower-case), one zero price, one stock adjustment
+    # then
     assert retail.read == 13
     assert retail.rejected == {"NON_PRODUCT_CODE": 3, "NON_POSITIVE_PRICE": 1, "STOCK_ADJUSTMENT": 1}
     assert retail.notes["non_product_lines_by_code"] == {"BANK CHARGES": 1, "GIFT_0001_20": 1, "POST": 1}
     assert retail.notes["stock_codes_upper_cased"] == 2  # 85123a and gift_0001_20
-    assert retail.notes["cancellation_lines_as_returns"] == 1
-    assert retail.notes["anonymous_lines_kept"] == 1
-    assert retail.notes["repeated_lines"] == 2
-    assert retail.notes["timestamps_shifted_from_bst"] == 7  # every kept line from June (BST)
-    events = retail.events.set_index("order_ref")
     assert len(retail.events) == 8
-    ret = events.loc["C536368"]
+
+
+def test_a_cancellation_becomes_a_return_with_a_positive_quantity(retail):
+    # given: invoice C536368, quantity -2
+    # then
+    assert retail.notes["cancellation_lines_as_returns"] == 1
+    ret = retail.events.set_index("order_ref").loc["C536368"]
     assert (ret.kind, ret.quantity, ret.product_sku, ret.customer_external_id) == ("return", 2, "85123A", "17850")
+
+
+def test_a_line_without_a_customer_is_kept_as_an_anonymous_event(retail):
+    assert retail.notes["anonymous_lines_kept"] == 1
+    assert retail.events.set_index("order_ref").loc["536367"].customer_external_id is None
+
+
+def test_exactly_repeated_lines_are_counted(retail):
+    # given: invoices 536372 and 536373 each repeat a line exactly
+    assert retail.notes["repeated_lines"] == 2
+
+
+def test_london_times_are_converted_to_utc(retail):
+    events = retail.events.set_index("order_ref")
+    assert retail.notes["timestamps_shifted_from_bst"] == 7  # every kept line from June (BST)
     assert events.loc["536365"].occurred_at == datetime(2010, 12, 1, 8, 26, tzinfo=timezone.utc)  # GMT
     assert events.loc["536366"].occurred_at == datetime(2011, 6, 1, 7, 26, tzinfo=timezone.utc)  # BST -> UTC
-    assert events.loc["536367"].customer_external_id is None
 
 
 def test_products_customers_and_categories_are_derived(retail):

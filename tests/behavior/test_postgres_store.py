@@ -11,7 +11,8 @@ import psycopg
 import pytest
 from django.db import IntegrityError, connection
 
-from behavior import bulk, services
+import analytics.services
+from behavior import bulk
 from behavior.models import Customer, Event
 from behavior.services import events_import_csv, events_ingest
 from tests import factories
@@ -137,7 +138,7 @@ def _backend_pid() -> int:
 def test_a_product_deleted_while_its_events_are_stored_fails_the_batch(reference_checks, monkeypatch):
     # given: two products, and another transaction that has deleted one of them but not committed yet (the
     # rollup refresh is left out: its own foreign keys would catch the deleted product too)
-    monkeypatch.setattr(services, "_events_stored_live", lambda outcome: None)
+    monkeypatch.setattr(analytics.services, "rollups_refresh_later", lambda **window: None)
     factories.product("MUG-1")
     factories.product("TEA-1")
     other = _other_connection()

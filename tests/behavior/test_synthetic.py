@@ -41,21 +41,39 @@ def test_the_same_seed_gives_the_same_data_and_another_seed_other_data(data):
     assert not other.events.occurred_at.equals(data.events.occurred_at)
 
 
-def test_shapes_tree_and_volume(data):
+def test_the_shop_has_the_asked_size_and_a_two_level_category_tree(data):
     assert len(data.customers) == 2000 and len(data.products) == 120
     roots = data.categories[data.categories.parent_slug.isna()]
     assert sorted(roots.name) == sorted(TREE)
     assert len(data.categories) == len(TREE) + sum(len(c) for c in TREE.values())
     assert set(data.categories.parent_slug.dropna()) <= set(roots.slug)  # two levels
     assert set(data.products.category_slug) <= set(data.categories.slug[data.categories.parent_slug.notna()])
-    assert 0.9 * 60_000 < len(data.events) < 1.1 * 60_000  # about events_per_customer x customers
+
+
+def test_the_volume_is_about_events_per_customer_times_customers(data):
+    assert 0.9 * 60_000 < len(data.events) < 1.1 * 60_000
+    # exactly, for this seed (pinned numpy)
+    assert data.events.kind.value_counts().to_dict() == {
+        "view": 40_567, "add_to_cart": 10_214, "purchase": 9_221, "review": 2_282, "return": 280}
+
+
+def test_every_event_has_its_own_id(data):
     assert data.events.event_id.is_unique
+
+
+def test_the_truth_names_every_customers_planted_segment(data):
     assert set(data.customers.segment) == set(SEGMENTS)
     assert data.truth["segment"] == dict(zip(data.customers.external_id, data.customers.segment))
+
+
+def test_sales_have_a_price_and_every_event_a_quantity(data):
     sales = data.events[data.events.kind.isin(["purchase", "return"])]
     assert sales.unit_price.notna().all() and (data.events.quantity >= 1).all()
+
+
+def test_reviews_have_a_rating_from_1_to_5(data):
     reviews = data.events[data.events.kind == "review"]
-    assert reviews.rating.between(1, 5).all() and len(reviews) > 0
+    assert reviews.rating.between(1, 5).all() and len(reviews) == 2_282
 
 
 def test_segments_differ_in_recency_frequency_and_spend(data):
