@@ -162,7 +162,7 @@ def _schema(extensions: list, *, fast: bool):
     import strawberry
 
     from config import schema as service
-    from config.graphql_speed import FastExecutionContext, use_fast_resolvers
+    from api.fast import FastExecutionContext, use_fast_resolvers
 
     built = strawberry.Schema(
         query=service.Query,
