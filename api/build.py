@@ -35,7 +35,10 @@ def build_schema(*, query: type, mutation: type | None, fast_path: bool) -> stra
     if not fast_path:
         return strawberry.Schema(query=query, mutation=mutation, config=config,
                                  extensions=[*extensions, DjangoOptimizerExtension])
-    from .fast import FastExecutionContext, FieldOptimizer, use_fast_resolvers
+    # Imported only here: with the switch off, nothing that depends on the libraries' internals is loaded.
+    from .fast.execution import FastExecutionContext
+    from .fast.optimizer import FieldOptimizer
+    from .fast.resolvers import use_fast_resolvers
 
     schema = strawberry.Schema(query=query, mutation=mutation, config=config, extensions=[*extensions, FieldOptimizer],
                                execution_context_class=FastExecutionContext)

@@ -7,7 +7,7 @@ from strawberry import auto, relay
 from strawberry.scalars import JSON
 
 from api.connections import CappedListConnection
-from api.fast import takes_coerced_inputs
+from api.fast.marks import takes_coerced_inputs
 from api.permissions import staff_with_perm
 from catalog.error_codes import CatalogErrorCode
 from catalog.schema import CatalogItemError, ProductType, UpsertPayload
@@ -111,7 +111,7 @@ class IngestEventsPayload:
 
 def _events_ingested(events: list[dict]) -> IngestEventsPayload:
     """`events`: each EventInput's fields by Python name, as `vars()` of the input object, or graphql-core's
-    coerced dict mapped to the same names (api.fast.arguments): the same dicts either way."""
+    coerced dict mapped to the same names (api/fast/arguments.py): the same dicts either way."""
     items = [{**e, "kind": e["kind"].value if e["kind"] is not None else None} for e in events]
     outcome = events_ingest(events=items)
     return IngestEventsPayload(

@@ -2,12 +2,13 @@
 
 strawberry converts graphql-core's coerced dicts into input dataclasses (`convert_argument` per field,
 resolving each field's type every time): exact but general, and most of a 1,000-event request
-(docs/performance.md, "ingestEvents"). For a resolver marked `@takes_coerced_inputs(fast)`, the GraphQL
+(docs/performance.md, "ingestEvents"). For a resolver marked `@takes_coerced_inputs(fast)` (api/fast/marks.py), the GraphQL
 resolver hands graphql-core's coerced dicts, mapped to the dataclass fields' Python names (what `vars()`
 of strawberry's input object would be), to `fast` instead of building input objects. The field's
 extensions (permission checks) run exactly as strawberry chains them.
 
-The mark itself does nothing: with GRAPHQL_FAST_PATH off, strawberry calls the resolver as usual.
+The mark (`marks.takes_coerced_inputs`) does nothing by itself: with GRAPHQL_FAST_PATH off, strawberry
+calls the resolver as usual.
 """
 
 from __future__ import annotations
@@ -25,21 +26,9 @@ from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.base import StrawberryList, StrawberryMaybe, StrawberryOptional, has_object_definition
 from strawberry.types.enum import StrawberryEnumDefinition, has_enum_definition
 
+from .marks import coerced_input_resolvers
+
 _BACKREF = GraphQLCoreConverter.DEFINITION_BACKREF
-
-_coerced_input_resolvers: dict[Callable[..., Any], Callable[..., Any]] = {}
-
-
-def takes_coerced_inputs(fast: Callable[..., Any]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Mark a resolver: the GraphQL layer may call `fast` instead, with the same keyword arguments,
-    each input object replaced by the dict `vars()` of it would be (Python field names)."""
-
-    def mark(resolver: Callable[..., Any]) -> Callable[..., Any]:
-        _coerced_input_resolvers[resolver] = fast
-        return resolver
-
-    return mark
-
 
 def _is_plain_leaf(type_: Any, scalar_registry: Any) -> bool:
     """A scalar (not GlobalID, which strawberry decodes) or an enum, optional or not: strawberry's
@@ -125,7 +114,7 @@ def use_coerced_input_resolvers(strawberry_schema: Any) -> int:
         for gql_field in gql_type.fields.values():
             field = (gql_field.extensions or {}).get(_BACKREF)
             wrapped = getattr(getattr(field, "base_resolver", None), "wrapped_func", None)
-            fast = _coerced_input_resolvers.get(wrapped) if wrapped is not None else None
+            fast = coerced_input_resolvers.get(wrapped) if wrapped is not None else None
             if fast is None:
                 continue
             resolve = _coerced_input_resolver(strawberry_schema, field, fast)
