@@ -40,7 +40,10 @@ def is_staff_with_perm(user: Any, *perms: str) -> bool:
     """Whether `user` passes `staff_with_perm(*perms)`: the extensions' own checks, run on the user."""
     for check in _checks(perms):
         try:
-            check.resolve_for_user(_allowed, user, info=None, source=None)
+            passed = check.resolve_for_user(_allowed, user, info=None, source=None)
         except DjangoNoPermission:
             return False
+        if passed is not True:  # a coroutine: called from async code, where the check would not have run
+            getattr(passed, "close", lambda: None)()
+            raise RuntimeError("is_staff_with_perm is synchronous; call it through sync_to_async")
     return True
