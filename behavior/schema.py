@@ -64,7 +64,6 @@ class CustomerType(relay.Node):
         return Event.objects.filter(customer_id=self.pk).order_by("-occurred_at", "-id")  # type: ignore[attr-defined]
 
 
-
 # --- ingestion -------------------------------------------------------------------------------------
 
 
@@ -137,6 +136,9 @@ class ImportReportType:
     notes: JSON
     sample_errors: JSON
     error_message: auto
+
+
+# --- root fields -----------------------------------------------------------------------------------
 
 
 @strawberry.type
