@@ -8,6 +8,7 @@ from strawberry.scalars import JSON
 
 from api.connections import CappedListConnection
 from api.fast.marks import takes_coerced_inputs
+from api.payloads import item_errors
 from api.permissions import staff_with_perm
 from catalog.error_codes import CatalogErrorCode
 from catalog.schema import CatalogItemError, ProductType, UpsertPayload
@@ -114,10 +115,8 @@ def _events_ingested(events: list[dict]) -> IngestEventsPayload:
     items = [{**e, "kind": e["kind"].value if e["kind"] is not None else None} for e in events]
     outcome = events_ingest(events=items)
     return IngestEventsPayload(
-        accepted=outcome.stored, duplicates=outcome.duplicates, rejected=outcome.rejected_total, errors=[
-            IngestError(index=e.index, field=e.field, code=IngestErrorCode(e.code), message=e.message)
-            for e in outcome.errors
-        ])
+        accepted=outcome.stored, duplicates=outcome.duplicates, rejected=outcome.rejected_total,
+        errors=item_errors(IngestError, IngestErrorCode, outcome.errors))
 
 
 @strawberry_django.type(ImportReport, name="ImportReport")
@@ -173,10 +172,8 @@ class Mutation:
     )
     def upsert_customers(self, customers: list[CustomerInput]) -> UpsertPayload:
         outcome = customers_upsert(customers=[{k: v for k, v in vars(c).items() if v is not None} for c in customers])
-        return UpsertPayload(created=outcome.created, updated=outcome.updated, errors=[
-            CatalogItemError(index=e.index, field=e.field, code=CatalogErrorCode(e.code), message=e.message)
-            for e in outcome.errors
-        ])
+        return UpsertPayload(created=outcome.created, updated=outcome.updated,
+                             errors=item_errors(CatalogItemError, CatalogErrorCode, outcome.errors))
 
     @strawberry.mutation(
         description=f"Store a batch of events, at most {EVENTS_BATCH_LIMIT} per call. Valid events are stored even "

@@ -8,6 +8,7 @@ from strawberry.scalars import JSON
 
 from api.connections import CountedListConnection
 from api.ids import required_database_id
+from api.payloads import item_errors
 from api.permissions import staff_with_perm
 
 from .error_codes import CatalogErrorCode
@@ -111,10 +112,8 @@ class UpsertPayload:
 
 
 def _payload(outcome: UpsertOutcome) -> UpsertPayload:
-    return UpsertPayload(created=outcome.created, updated=outcome.updated, errors=[
-        CatalogItemError(index=e.index, field=e.field, code=CatalogErrorCode(e.code), message=e.message)
-        for e in outcome.errors
-    ])
+    return UpsertPayload(created=outcome.created, updated=outcome.updated,
+                         errors=item_errors(CatalogItemError, CatalogErrorCode, outcome.errors))
 
 
 @strawberry.input
