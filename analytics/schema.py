@@ -10,12 +10,16 @@ from typing import Annotated
 
 import strawberry
 
+from api.errors import ClientError, ClientErrorsFrom
+from api.ids import required_database_id
+from api.permissions import staff_with_perm
 from catalog.models import Product
-from config.graphql_permissions import staff_with_perm
 
 from . import selectors
+from .error_codes import AnalyticsError, AnalyticsErrorCode
 
-PERM = staff_with_perm("behavior.view_event")
+# Staff with behavior.view_event; a selector's AnalyticsError reaches the client with its code.
+PERM = [*staff_with_perm("behavior.view_event"), ClientErrorsFrom(AnalyticsError)]
 From = Annotated[date, strawberry.argument(name="from", description="First shop-local day, included.")]
 To = Annotated[date, strawberry.argument(name="to", description="Last shop-local day, included.")]
 
@@ -130,10 +134,7 @@ def _figures(sales: selectors.Sales) -> dict:
 def _category(category_id: strawberry.ID | None) -> int | None:
     if category_id is None:
         return None
-    try:
-        return int(category_id)
-    except (TypeError, ValueError):
-        raise ValueError("categoryId must be a category's database id.") from None
+    return required_database_id(category_id, message="categoryId must be a category's database id.")
 
 
 def _product(sku: str | None) -> int | None:
@@ -141,7 +142,7 @@ def _product(sku: str | None) -> int | None:
         return None
     product_id = Product.objects.filter(sku=sku).values_list("pk", flat=True).first()
     if product_id is None:
-        raise ValueError(f"No product with SKU {sku!r}.")
+        raise ClientError(AnalyticsErrorCode.UNKNOWN_PRODUCT, f"No product with SKU {sku!r}.")
     return product_id
 
 

@@ -24,6 +24,7 @@ from behavior.models import Event
 from catalog.models import Category, Product
 from catalog.selectors import category_descendant_ids
 
+from .error_codes import AnalyticsError, AnalyticsErrorCode
 from .event_exprs import PURCHASE, additive_aggregates, day_window, event_day, line_pence, order_key
 from .models import (
     ALL_SCOPE,
@@ -72,14 +73,14 @@ def _ratio(numerator, denominator) -> float | None:
 
 def _check_range(date_from: date, date_to: date) -> None:
     if date_to < date_from:
-        raise ValueError("`to` is before `from`.")
+        raise AnalyticsError(AnalyticsErrorCode.DATE_RANGE_REVERSED, "`to` is before `from`.")
     if (date_to - date_from).days > 3660:
-        raise ValueError("The range is limited to ten years.")
+        raise AnalyticsError(AnalyticsErrorCode.DATE_RANGE_TOO_LONG, "The range is limited to ten years.")
 
 
 def _check_interval(interval: str) -> None:
     if interval not in INTERVALS:
-        raise ValueError(f"interval must be one of {', '.join(INTERVALS)}.")
+        raise AnalyticsError(AnalyticsErrorCode.INVALID_INTERVAL, f"interval must be one of {', '.join(INTERVALS)}.")
 
 
 def _bucket(day: date, interval: str) -> date:
@@ -277,9 +278,9 @@ def funnel_raw(*, date_from: date, date_to: date, product_id: int | None = None,
 
 def _check_top(by: str, first: int) -> None:
     if by not in TOP_BY:
-        raise ValueError(f"by must be one of {', '.join(TOP_BY)}.")
+        raise AnalyticsError(AnalyticsErrorCode.INVALID_RANKING, f"by must be one of {', '.join(TOP_BY)}.")
     if not 1 <= first <= 100:
-        raise ValueError("first must be between 1 and 100.")
+        raise AnalyticsError(AnalyticsErrorCode.INVALID_FIRST, "first must be between 1 and 100.")
 
 
 def _top(totals: dict[int, tuple[int, int, int]], by: str, first: int) -> list[TopProduct]:

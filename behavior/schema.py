@@ -1,16 +1,26 @@
+from datetime import datetime
+from decimal import Decimal
+
 import strawberry
 import strawberry_django
 from strawberry import auto, relay
 from strawberry.scalars import JSON
-from strawberry_django.relay import DjangoListConnection
 
-from catalog.schema import ProductType
-from config.graphql_inputs import takes_coerced_inputs
-from config.graphql_permissions import staff_with_perm
+from api.connections import CappedListConnection
+from api.fast.marks import takes_coerced_inputs
+from api.payloads import item_errors
+from api.permissions import staff_with_perm
+from catalog.error_codes import CatalogErrorCode
+from catalog.schema import CatalogItemError, ProductType, UpsertPayload
+from catalog.services import BATCH_LIMIT
 
+from .error_codes import IngestErrorCode
 from .models import Customer, Event, EventKind, ImportReport
+from .selectors import import_reports
+from .services import EVENTS_BATCH_LIMIT, customers_upsert, events_ingest
 
 EventKindEnum = strawberry.enum(EventKind, name="EventKind")
+IngestErrorCodeEnum = strawberry.enum(IngestErrorCode, name="IngestErrorCode")
 
 
 @strawberry_django.type(Event, name="Event")
@@ -40,23 +50,6 @@ class CustomerOrder:
     created_at: auto
 
 
-def _segment_annotation(name: str) -> dict:
-    from segments.selectors import customer_segment_annotations
-
-    return {name: customer_segment_annotations()[name]}
-
-
-def _segment_value(customer, attribute: str) -> str | None:
-    if hasattr(customer, attribute):
-        return getattr(customer, attribute)
-    from segments.selectors import customer_current_membership
-
-    membership = customer_current_membership(customer_id=customer.pk)
-    if membership is None:
-        return None
-    return membership.segment.label if attribute == "current_segment_label" else membership.rfm_score
-
-
 @strawberry_django.type(Customer, name="Customer", filters=CustomerFilter, ordering=CustomerOrder)
 class CustomerType(relay.Node):
     external_id: auto
@@ -66,64 +59,13 @@ class CustomerType(relay.Node):
     created_at: auto
 
     @strawberry_django.connection(
-        DjangoListConnection[EventType], description="Newest first.", extensions=staff_with_perm("behavior.view_event")
+        CappedListConnection[EventType], description="Newest first.", extensions=staff_with_perm("behavior.view_event")
     )
     def events(self) -> list[Event]:
         return Event.objects.filter(customer_id=self.pk).order_by("-occurred_at", "-id")  # type: ignore[attr-defined]
 
-    # Segment fields: correlated subqueries the optimizer adds to the page's query (no N+1); a customer
-    # fetched without the optimizer falls back to one lookup.
-    @strawberry_django.field(
-        annotate=_segment_annotation("current_segment_label"),
-        description="Label of the customer's segment in the served segmentation.",
-        extensions=staff_with_perm("segments.view_segment"),
-    )
-    def segment(self) -> str | None:
-        return _segment_value(self, "current_segment_label")
-
-    @strawberry_django.field(
-        annotate=_segment_annotation("current_rfm_score"),
-        description="RFM quintile scores in the served segmentation, e.g. '545'.",
-        extensions=staff_with_perm("segments.view_segment"),
-    )
-    def rfm_score(self) -> str | None:
-        return _segment_value(self, "current_rfm_score")
-
-
-@strawberry.type
-class Query:
-    customers: DjangoListConnection[CustomerType] = strawberry_django.connection(
-        extensions=staff_with_perm("behavior.view_customer")
-    )
-
-    @strawberry_django.field(
-        description="A customer by global id or by the shop's own id.",
-        extensions=staff_with_perm("behavior.view_customer"),
-    )
-    def customer(self, id: relay.GlobalID | None = None, external_id: str | None = None) -> CustomerType | None:
-        if id is not None:
-            return Customer.objects.filter(pk=id.node_id).first()
-        if external_id is not None:
-            return Customer.objects.filter(external_id=external_id).first()
-        return None
-
 
 # --- ingestion -------------------------------------------------------------------------------------
-
-from datetime import datetime  # noqa: E402
-from decimal import Decimal  # noqa: E402
-
-from catalog.schema import CatalogItemError, UpsertPayload, staff_with_perms  # noqa: E402
-from catalog.services import BATCH_LIMIT  # noqa: E402
-from catalog.error_codes import CatalogErrorCode  # noqa: E402
-
-from .error_codes import IngestErrorCode  # noqa: E402
-from strawberry.tools import merge_types  # noqa: E402
-
-from .selectors import import_reports  # noqa: E402
-from .services import EVENTS_BATCH_LIMIT, customers_upsert, events_ingest  # noqa: E402
-
-IngestErrorCodeEnum = strawberry.enum(IngestErrorCode, name="IngestErrorCode")
 
 
 @strawberry.input
@@ -169,14 +111,12 @@ class IngestEventsPayload:
 
 def _events_ingested(events: list[dict]) -> IngestEventsPayload:
     """`events`: each EventInput's fields by Python name, as `vars()` of the input object, or graphql-core's
-    coerced dict mapped to the same names (config.graphql_inputs): the same dicts either way."""
+    coerced dict mapped to the same names (api/fast/arguments.py): the same dicts either way."""
     items = [{**e, "kind": e["kind"].value if e["kind"] is not None else None} for e in events]
     outcome = events_ingest(events=items)
     return IngestEventsPayload(
-        accepted=outcome.stored, duplicates=outcome.duplicates, rejected=outcome.rejected_total, errors=[
-            IngestError(index=e.index, field=e.field, code=IngestErrorCode(e.code), message=e.message)
-            for e in outcome.errors
-        ])
+        accepted=outcome.stored, duplicates=outcome.duplicates, rejected=outcome.rejected_total,
+        errors=item_errors(IngestError, IngestErrorCode, outcome.errors))
 
 
 @strawberry_django.type(ImportReport, name="ImportReport")
@@ -197,36 +137,49 @@ class ImportReportType:
     error_message: auto
 
 
+# --- root fields -----------------------------------------------------------------------------------
+
+
+@strawberry.type
+class Query:
+    customers: CappedListConnection[CustomerType] = strawberry_django.connection(
+        extensions=staff_with_perm("behavior.view_customer")
+    )
+
+    @strawberry_django.field(
+        description="A customer by global id or by the shop's own id.",
+        extensions=staff_with_perm("behavior.view_customer"),
+    )
+    def customer(self, id: relay.GlobalID | None = None, external_id: str | None = None) -> CustomerType | None:
+        if id is not None:
+            return Customer.objects.filter(pk=id.node_id).first()
+        if external_id is not None:
+            return Customer.objects.filter(external_id=external_id).first()
+        return None
+
+    @strawberry_django.field(description="Import reports, newest first (staff with behavior.view_importreport).",
+                             extensions=staff_with_perm("behavior.view_importreport"))
+    def import_reports(self, kind: str | None = None, limit: int = 20) -> list[ImportReportType]:
+        return import_reports(kind=kind, limit=limit)
+
+
 @strawberry.type
 class Mutation:
     @strawberry.mutation(
         description=f"Create or update customers by externalId, at most {BATCH_LIMIT} per call. Needs "
                     "behavior.add_customer and behavior.change_customer.",
-        extensions=staff_with_perms("behavior.add_customer", "behavior.change_customer"),
+        extensions=staff_with_perm("behavior.add_customer", "behavior.change_customer"),
     )
     def upsert_customers(self, customers: list[CustomerInput]) -> UpsertPayload:
         outcome = customers_upsert(customers=[{k: v for k, v in vars(c).items() if v is not None} for c in customers])
-        return UpsertPayload(created=outcome.created, updated=outcome.updated, errors=[
-            CatalogItemError(index=e.index, field=e.field, code=CatalogErrorCode(e.code), message=e.message)
-            for e in outcome.errors
-        ])
+        return UpsertPayload(created=outcome.created, updated=outcome.updated,
+                             errors=item_errors(CatalogItemError, CatalogErrorCode, outcome.errors))
 
     @strawberry.mutation(
         description=f"Store a batch of events, at most {EVENTS_BATCH_LIMIT} per call. Valid events are stored even "
                     "when others are rejected; re-sending stores nothing new. Needs behavior.add_event.",
-        extensions=staff_with_perms("behavior.add_event"),
+        extensions=staff_with_perm("behavior.add_event"),
     )
     @takes_coerced_inputs(_events_ingested)  # the GraphQL layer may skip building 1,000 EventInput objects
     def ingest_events(self, events: list[EventInput]) -> IngestEventsPayload:
         return _events_ingested([vars(e) for e in events])
-
-
-@strawberry.type
-class ImportQuery:
-    @strawberry_django.field(description="Import reports, newest first (staff with behavior.view_importreport).",
-                             extensions=staff_with_perms("behavior.view_importreport"))
-    def import_reports(self, kind: str | None = None, limit: int = 20) -> list[ImportReportType]:
-        return import_reports(kind=kind, limit=limit)
-
-
-Query = merge_types("Query", (Query, ImportQuery))

@@ -158,21 +158,12 @@ def hand_products(request):
 # --- the bench-only urlconf ---------------------------------------------------------------------
 
 
-def _schema(extensions: list, *, fast: bool):
+def _schema(extensions: list):
     import strawberry
 
     from config import schema as service
-    from config.graphql_speed import FastExecutionContext, use_fast_resolvers
 
-    built = strawberry.Schema(
-        query=service.Query,
-        mutation=service.Mutation,
-        extensions=extensions,
-        execution_context_class=FastExecutionContext if fast else None,
-    )
-    if fast:
-        use_fast_resolvers(built)
-    return built
+    return strawberry.Schema(query=service.Query, mutation=service.Mutation, extensions=extensions)
 
 
 def _variant_views() -> dict[str, object]:
@@ -180,7 +171,8 @@ def _variant_views() -> dict[str, object]:
 
     `stock`: the extension list as it was out of the box (QueryDepthLimiter and MaxAliasesLimiter
     as per-request factories, ParserCache, ValidationCache, MaskErrors, DjangoOptimizerExtension).
-    `+limits`: the limits as RequestLimits (rules built once, so ValidationCache hits).
+    `+limits`: the limits as RequestLimits (rules built once, so ValidationCache hits): the service
+    schema with GRAPHQL_FAST_PATH=false.
     The service (`graphql`) adds FieldOptimizer + use_fast_resolvers + FastExecutionContext.
     The type-level changes (NodeID on Product, CountedListConnection) are in every variant: they
     are part of the types; docs/performance.md has their effect measured before and after.
@@ -189,10 +181,12 @@ def _variant_views() -> dict[str, object]:
     from strawberry.extensions import MaskErrors, MaxAliasesLimiter, ParserCache, QueryDepthLimiter, ValidationCache
     from strawberry_django.optimizer import DjangoOptimizerExtension
 
+    from api.build import build_schema
+    from api.errors import is_shown_to_client
     from config import schema as service
 
     def mask():
-        return MaskErrors(should_mask_error=lambda error: not service._is_expected(error))
+        return MaskErrors(should_mask_error=lambda error: not is_shown_to_client(error))
 
     stock = _schema(
         [
@@ -202,19 +196,9 @@ def _variant_views() -> dict[str, object]:
             lambda: ValidationCache(maxsize=512),
             mask,
             DjangoOptimizerExtension,
-        ],
-        fast=False,
+        ]
     )
-    limits = _schema(
-        [
-            service.RequestLimits,
-            lambda: ParserCache(maxsize=512),
-            lambda: ValidationCache(maxsize=512),
-            mask,
-            DjangoOptimizerExtension,
-        ],
-        fast=False,
-    )
+    limits = build_schema(query=service.Query, mutation=service.Mutation, fast_path=False)
     return {
         "stock": GraphQLView.as_view(schema=stock, graphql_ide="graphiql"),
         "+limits": GraphQLView.as_view(schema=limits, graphql_ide="graphiql"),

@@ -6,10 +6,17 @@ from django.db.models import Q
 from strawberry import auto, relay
 from strawberry.scalars import JSON
 
-from config.graphql_speed import CountedListConnection
+from api.connections import CountedListConnection
+from api.ids import required_database_id
+from api.payloads import item_errors
+from api.permissions import staff_with_perm
 
+from .error_codes import CatalogErrorCode
 from .models import Category, Product
 from .selectors import category_descendant_ids
+from .services import BATCH_LIMIT, UpsertOutcome, categories_upsert, products_upsert
+
+CatalogErrorCodeEnum = strawberry.enum(CatalogErrorCode, name="CatalogErrorCode")
 
 
 @strawberry_django.type(Category, name="Category")
@@ -29,7 +36,8 @@ class ProductFilter:
 
     @strawberry_django.filter_field(description="Products in this category or any category below it.")
     def category(self, value: strawberry.ID, prefix: str) -> Q:
-        return Q(**{f"{prefix}category_id__in": category_descendant_ids(category_ids=[int(value)])})
+        category_id = required_database_id(value, message="category must be a category's database id.")
+        return Q(**{f"{prefix}category_id__in": category_descendant_ids(category_ids=[category_id])})
 
     @strawberry_django.filter_field(description="Case-insensitive match on name or SKU.")
     def search(self, value: str, prefix: str) -> Q:
@@ -87,17 +95,6 @@ class Query:
 
 # --- batch upserts (ingestion) ---------------------------------------------------------------------
 
-from strawberry_django.permissions import HasPerm, IsStaff  # noqa: E402
-
-from .error_codes import CatalogErrorCode  # noqa: E402
-from .services import BATCH_LIMIT, UpsertOutcome, categories_upsert, products_upsert  # noqa: E402
-
-CatalogErrorCodeEnum = strawberry.enum(CatalogErrorCode, name="CatalogErrorCode")
-
-
-def staff_with_perms(*perms: str) -> list:
-    return [IsStaff(fail_silently=False), HasPerm(list(perms), any_perm=False, fail_silently=False)]
-
 
 @strawberry.type
 class CatalogItemError:
@@ -115,10 +112,8 @@ class UpsertPayload:
 
 
 def _payload(outcome: UpsertOutcome) -> UpsertPayload:
-    return UpsertPayload(created=outcome.created, updated=outcome.updated, errors=[
-        CatalogItemError(index=e.index, field=e.field, code=CatalogErrorCode(e.code), message=e.message)
-        for e in outcome.errors
-    ])
+    return UpsertPayload(created=outcome.created, updated=outcome.updated,
+                         errors=item_errors(CatalogItemError, CatalogErrorCode, outcome.errors))
 
 
 @strawberry.input
@@ -153,7 +148,7 @@ class Mutation:
     @strawberry.mutation(
         description=f"Create or update categories by slug, at most {BATCH_LIMIT} per call. Valid items are stored "
                     "even when others are rejected. Needs catalog.add_category and catalog.change_category.",
-        extensions=staff_with_perms("catalog.add_category", "catalog.change_category"),
+        extensions=staff_with_perm("catalog.add_category", "catalog.change_category"),
     )
     def upsert_categories(self, categories: list[CategoryInput]) -> UpsertPayload:
         return _payload(categories_upsert(categories=_items(categories)))
@@ -161,7 +156,7 @@ class Mutation:
     @strawberry.mutation(
         description=f"Create or update products by SKU, at most {BATCH_LIMIT} per call; fields left out keep their "
                     "value. Needs catalog.add_product and catalog.change_product.",
-        extensions=staff_with_perms("catalog.add_product", "catalog.change_product"),
+        extensions=staff_with_perm("catalog.add_product", "catalog.change_product"),
     )
     def upsert_products(self, products: list[ProductInput]) -> UpsertPayload:
         return _payload(products_upsert(products=_items(products)))

@@ -170,7 +170,10 @@ CELERY_TIMEZONE = "UTC"
 # --- GraphQL ------------------------------------------------------------------------------------
 GRAPHQL_MAX_DEPTH = env.int("GRAPHQL_MAX_DEPTH", default=10)
 GRAPHQL_MAX_ALIASES = env.int("GRAPHQL_MAX_ALIASES", default=15)
+# The most rows a connection page may have (`first`/`last`), read per request (api/connections.py).
 GRAPHQL_MAX_PAGE_SIZE = env.int("GRAPHQL_MAX_PAGE_SIZE", default=100)
+# The speed layer (api/fast, docs/performance.md); false runs strawberry's stock path, e.g. to upgrade it.
+GRAPHQL_FAST_PATH = env.bool("GRAPHQL_FAST_PATH", default=True)
 STRAWBERRY_DJANGO = {
     "PAGINATION_DEFAULT_LIMIT": GRAPHQL_MAX_PAGE_SIZE,
     "MUTATIONS_DEFAULT_HANDLE_ERRORS": True,

@@ -1,8 +1,9 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from api.views import ShopGraphQLView
+
 from .schema import schema
-from .views import ShopGraphQLView
 
 urlpatterns = [
     path("admin/", admin.site.urls),

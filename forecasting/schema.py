@@ -9,9 +9,10 @@ import strawberry_django
 from strawberry import auto
 from strawberry.scalars import JSON
 from strawberry.types import Info
-from strawberry_django.relay import DjangoListConnection
 
-from config.graphql_permissions import staff_with_perm
+from api.connections import CappedListConnection
+from api.errors import ClientError
+from api.permissions import staff_with_perm
 from jobs.schema import JobPayload, job_params_input, submit_job
 
 from . import selectors
@@ -83,8 +84,8 @@ class Forecast:
 def _forecast(row: ForecastSeries, horizon: int | None) -> Forecast:
     run = row.run
     if horizon is not None and not 1 <= horizon <= run.horizon:
-        raise ValueError(f"{ForecastErrorCode.HORIZON_TOO_LONG.value}: horizon must be from 1 to {run.horizon} "
-                         "(the served run's horizon).")
+        code = ForecastErrorCode.HORIZON_TOO_LONG
+        raise ClientError(code, f"{code.value}: horizon must be from 1 to {run.horizon} (the served run's horizon).")
     n = run.horizon if horizon is None else horizon
     history_days, point_days = forecast_dates(run, history=len(row.history), points=n)
     return Forecast(
@@ -116,10 +117,10 @@ class Query:
             row = selectors.forecast_series_get(product_sku=product_sku, category_id=category_id,
                                                 measure=measure.value if hasattr(measure, "value") else measure)
         except selectors.ForecastLookupError as exc:
-            raise ValueError(f"{exc.code.value}: {exc.message}") from None
+            raise ClientError(exc.code, f"{exc.code.value}: {exc.message}") from None
         return None if row is None else _forecast(row, horizon)
 
-    @strawberry_django.connection(DjangoListConnection[ForecastRunType], description="Forecast runs, newest first.",
+    @strawberry_django.connection(CappedListConnection[ForecastRunType], description="Forecast runs, newest first.",
                                   extensions=staff_with_perm(VIEW))
     def forecast_runs(self, info: Info, measure: MeasureEnum | None = None) -> list[ForecastRun]:
         qs = ForecastRun.objects.order_by("-created_at", "-id")

@@ -19,8 +19,10 @@ from strawberry import auto, relay
 from strawberry.scalars import JSON
 from strawberry.types import Info
 from strawberry.utils.str_converters import to_camel_case
-from strawberry_django.permissions import IsStaff
-from strawberry_django.relay import DjangoListConnection
+
+from api.connections import CappedListConnection
+from api.ids import database_id
+from api.permissions import is_staff_with_perm, staff_with_perm
 
 from .error_codes import JobErrorCode
 from .models import Job, JobStatus
@@ -99,10 +101,6 @@ def _user(info: Info):
     return info.context.request.user
 
 
-def _may_submit(user, permission: str) -> bool:
-    return bool(user and user.is_authenticated and user.is_active and user.is_staff and user.has_perm(permission))
-
-
 def _plain(params: Any) -> dict[str, Any]:
     """A strawberry input (or dict) as a plain dict: enums by value, UNSET fields dropped."""
     if dataclasses.is_dataclass(params) and not isinstance(params, type):
@@ -125,7 +123,7 @@ def submit_job(info: Info, *, kind: str, params: dict[str, Any] | Any) -> JobPay
     if job_kind is None:
         return _error(JobErrorCode.UNKNOWN_KIND, f"Unknown job kind '{kind}'.", field="kind")
     user = _user(info)
-    if not _may_submit(user, job_kind.permission):
+    if not is_staff_with_perm(user, job_kind.permission):  # the rule the other mutations' extensions apply
         return _error(JobErrorCode.PERMISSION_DENIED, f"You need staff status and the '{job_kind.permission}' "
                                                       "permission to run this job.")
     try:
@@ -140,18 +138,6 @@ def submit_job(info: Info, *, kind: str, params: dict[str, Any] | Any) -> JobPay
     return JobPayload(job=job)  # type: ignore[arg-type]
 
 
-def _job_pk(value: str | int) -> int | None:
-    """A job's database id, from either the database id or its Relay global id."""
-    text = str(value).strip()
-    if text.isdigit():
-        return int(text)
-    try:
-        gid = relay.GlobalID.from_id(text)
-    except Exception:  # noqa: BLE001 - not a global id: no such job
-        return None
-    return int(gid.node_id) if gid.type_name == "Job" and gid.node_id.isdigit() else None
-
-
 def _visible_jobs(info: Info):
     """Staff with jobs.view_job see every job; other staff see the jobs they submitted."""
     user = _user(info)
@@ -163,16 +149,16 @@ def _visible_jobs(info: Info):
 class Query:
     @strawberry_django.field(
         description="A job by its id (database or global). Staff: every job with jobs.view_job, else their own.",
-        extensions=[IsStaff(fail_silently=False)],
+        extensions=staff_with_perm(),
     )
     def job(self, info: Info, id: strawberry.ID) -> JobType | None:
-        pk = _job_pk(id)
+        pk = database_id(id, type_name="Job")
         return None if pk is None else _visible_jobs(info).filter(pk=pk).first()
 
     @strawberry_django.connection(
-        DjangoListConnection[JobType],
+        CappedListConnection[JobType],
         description="Jobs, newest first, optionally of one kind and status.",
-        extensions=[IsStaff(fail_silently=False)],
+        extensions=staff_with_perm(),
     )
     def jobs(self, info: Info, kind: str | None = None, status: JobStatusEnum | None = None) -> list[Job]:
         qs = _visible_jobs(info).order_by("-submitted_at", "-id")
@@ -222,16 +208,16 @@ class Mutation:
 
     @strawberry.mutation(description="Cancel a job: a queued one at once, a running one at its next progress step.")
     def cancel_job(self, info: Info, id: strawberry.ID) -> JobPayload:
-        pk = _job_pk(id)
+        pk = database_id(id, type_name="Job")
         job = None if pk is None else Job.objects.filter(pk=pk).only("id", "kind", "submitted_by_id").first()
         user = _user(info)
         if job is None:
-            if not (user.is_authenticated and user.is_staff):
+            if not is_staff_with_perm(user):
                 return _error(JobErrorCode.PERMISSION_DENIED, "You need staff status to cancel jobs.")
             return _error(JobErrorCode.NOT_FOUND, "No such job.", field="id")
         job_kind = get_kind(job.kind)
-        allowed = _may_submit(user, "jobs.change_job") or (
-            job_kind is not None and _may_submit(user, job_kind.permission)
+        allowed = is_staff_with_perm(user, "jobs.change_job") or (
+            job_kind is not None and is_staff_with_perm(user, job_kind.permission)
         )
         if not allowed:
             return _error(JobErrorCode.PERMISSION_DENIED, "You need staff status and the permission to run "

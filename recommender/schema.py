@@ -10,12 +10,14 @@ import strawberry_django
 from django.conf import settings
 from strawberry import auto
 from strawberry.scalars import JSON
-from strawberry.types import Info
-from strawberry_django.relay import DjangoListConnection
 from strawberry import relay
+from strawberry.types import Info
 
+from api.connections import CappedListConnection
+from api.errors import ClientError, InputErrorCode
+from api.ids import database_id, required_database_id
+from api.permissions import staff_with_perm
 from catalog.schema import ProductType
-from config.graphql_permissions import staff_with_perm
 from jobs.schema import JobPayload, job_params_input, submit_job
 
 from . import selectors, services
@@ -95,15 +97,13 @@ TrainRecommenderInput = job_params_input(
 def _parse_category(category_id: strawberry.ID | None) -> int | None:
     if category_id is None:
         return None
-    text = str(category_id).strip()
-    if not text.isdigit():
-        raise ValueError("categoryId must be a category's database id")
-    return int(text)
+    return required_database_id(category_id, message="categoryId must be a category's database id")
 
 
 def _check_first(first: int) -> int:
-    if not 1 <= first <= min(selectors.MAX_FIRST, settings.GRAPHQL_MAX_PAGE_SIZE):
-        raise ValueError(f"first must be from 1 to {min(selectors.MAX_FIRST, settings.GRAPHQL_MAX_PAGE_SIZE)}")
+    most = min(selectors.MAX_FIRST, settings.GRAPHQL_MAX_PAGE_SIZE)
+    if not 1 <= first <= most:
+        raise ClientError(InputErrorCode.INVALID_PAGE_SIZE, f"first must be from 1 to {most}")
     return first
 
 
@@ -129,7 +129,7 @@ class Query:
     def similar_products(self, sku: str, first: int = 10) -> list[RecommendedProductType]:
         return _items(selectors.similar_products(sku=sku, first=_check_first(first)))
 
-    recommender_models: DjangoListConnection[RecommenderModelType] = strawberry_django.connection(
+    recommender_models: CappedListConnection[RecommenderModelType] = strawberry_django.connection(
         description="Trained recommender versions, newest first.",
         extensions=staff_with_perm("recommender.view_modelversion"),
     )
@@ -150,14 +150,9 @@ def _model_payload(call) -> RecommenderModelPayload:
 
 
 def _version_id(value: strawberry.ID) -> int:
-    text = str(value).strip()
-    if text.isdigit():
-        return int(text)
-    try:
-        gid = relay.GlobalID.from_id(text)
-    except Exception:  # noqa: BLE001
-        return -1
-    return int(gid.node_id) if gid.type_name == "RecommenderModel" and gid.node_id.isdigit() else -1
+    """The version's database id from either id; -1 (no such version: NOT_FOUND) when it is neither."""
+    found = database_id(value, type_name="RecommenderModel")
+    return -1 if found is None else found
 
 
 @strawberry.type

@@ -10,10 +10,13 @@ from django.urls import NoReverseMatch, reverse
 from strawberry import auto, relay
 from strawberry.scalars import JSON
 from strawberry.types import Info
-from strawberry_django.relay import DjangoListConnection
 
+from api.connections import CappedListConnection
+from api.ids import database_id
+from api.permissions import staff_with_perm
+from api.types import add_fields
+from behavior.models import Customer
 from behavior.schema import CustomerType
-from config.graphql_permissions import staff_with_perm
 from jobs.schema import JobPayload, job_params_input, submit_job
 
 from . import selectors
@@ -78,7 +81,7 @@ class SegmentType:
     def is_noise(self) -> bool:
         return self.cluster == -1  # type: ignore[attr-defined]
 
-    @strawberry_django.connection(DjangoListConnection[SegmentMemberType], description="Members, by customer id.")
+    @strawberry_django.connection(CappedListConnection[SegmentMemberType], description="Members, by customer id.")
     def members(self) -> list[SegmentMembership]:
         return selectors.segment_members(segment_id=self.pk)  # type: ignore[attr-defined,return-value]
 
@@ -90,6 +93,47 @@ class SegmentType:
         except NoReverseMatch:
             return None
         return info.context.request.build_absolute_uri(path)
+
+
+def _segment_annotation(name: str) -> dict:
+    return {name: selectors.customer_segment_annotations()[name]}
+
+
+def _segment_value(customer: Customer, attribute: str) -> str | None:
+    if hasattr(customer, attribute):
+        return getattr(customer, attribute)
+    membership = selectors.customer_current_membership(customer_id=customer.pk)
+    if membership is None:
+        return None
+    return membership.segment.label if attribute == "current_segment_label" else membership.rfm_score
+
+
+@strawberry_django.type(Customer, name="CustomerSegmentFields")
+class CustomerSegmentFields:
+    """The segment fields of behavior's Customer type (added below: behavior does not know segments).
+
+    Correlated subqueries the optimizer adds to the page's query (no N+1); a customer fetched without
+    the optimizer falls back to one lookup.
+    """
+
+    @strawberry_django.field(
+        annotate=_segment_annotation("current_segment_label"),
+        description="Label of the customer's segment in the served segmentation.",
+        extensions=staff_with_perm(VIEW),
+    )
+    def segment(self) -> str | None:
+        return _segment_value(self, "current_segment_label")  # type: ignore[arg-type]
+
+    @strawberry_django.field(
+        annotate=_segment_annotation("current_rfm_score"),
+        description="RFM quintile scores in the served segmentation, e.g. '545'.",
+        extensions=staff_with_perm(VIEW),
+    )
+    def rfm_score(self) -> str | None:
+        return _segment_value(self, "current_rfm_score")  # type: ignore[arg-type]
+
+
+add_fields(CustomerType, CustomerSegmentFields)
 
 
 RunSegmentationInput = job_params_input(
@@ -106,20 +150,15 @@ class Query:
     @strawberry_django.field(description="The segments of a run, biggest revenue first; the served (latest "
                                          "successful) run when runId is omitted.", extensions=staff_with_perm(VIEW))
     def segments(self, run_id: strawberry.ID | None = None) -> list[SegmentType]:
-        run_pk = _pk(run_id) if run_id is not None else None
+        run_pk = database_id(run_id) if run_id is not None else None
         if run_id is not None and run_pk is None:
             return []
         return selectors.segments_for_run(run_id=run_pk)  # type: ignore[return-value]
 
     @strawberry_django.field(description="A segment of a successful run by id.", extensions=staff_with_perm(VIEW))
     def segment(self, id: strawberry.ID) -> SegmentType | None:
-        pk = _pk(id)
+        pk = database_id(id)
         return None if pk is None else selectors.segment_get(segment_id=pk)  # type: ignore[return-value]
-
-
-def _pk(value) -> int | None:
-    text = str(value).strip()
-    return int(text) if text.isdigit() else None
 
 
 @strawberry.type

@@ -1,0 +1,71 @@
+"""Which errors a client may read, and `ClientError` for the ones the GraphQL layer raises itself.
+
+A resolver that refuses a request for a reason the client can fix raises `ClientError(code, message)`:
+the message is shown as written and the code reaches the client as the error's `extensions.code`.
+Every other exception is masked ("Unexpected error."), so no internals leak: in particular a
+`ValueError` from anywhere below (a parser, a library, a bug) is never shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from enum import Enum
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from graphql import GraphQLError
+from strawberry.extensions import FieldExtension
+
+
+class InputErrorCode(str, Enum):
+    """Codes of the checks the GraphQL layer makes on arguments (the apps' services have their own)."""
+
+    INVALID_ID = "INVALID_ID"  # an id argument that is neither a database id nor a global id of the type
+    INVALID_PAGE_SIZE = "INVALID_PAGE_SIZE"  # first/last below 0 or above the cap
+
+
+class ClientError(Exception):
+    """A refusal meant for the client: `message` is shown as written, `code` in `extensions.code`."""
+
+    def __init__(self, code: Enum | str, message: str):
+        super().__init__(message)
+        self.code = code.value if isinstance(code, Enum) else code
+        self.message = message
+        # graphql-core copies an original error's `extensions` dict onto the GraphQL error.
+        self.extensions = {"code": self.code}
+
+
+@contextmanager
+def client_errors(*domain_errors: type[Exception]) -> Iterator[None]:
+    """Domain errors raised inside (each with `code` and `message`) reach the client as `ClientError`."""
+    try:
+        yield
+    except domain_errors as exc:
+        raise ClientError(exc.code, exc.message) from None  # type: ignore[attr-defined]
+
+
+class ClientErrorsFrom(FieldExtension):
+    """A field extension: the field's domain errors (each with `code` and `message`) reach the client.
+
+    For an app whose selectors refuse requests with their own exception (analytics' AnalyticsError),
+    so that its resolvers stay one call each.
+    """
+
+    def __init__(self, *domain_errors: type[Exception]):
+        super().__init__()
+        self.domain_errors = domain_errors
+
+    def resolve(self, next_: Callable[..., Any], source: Any, info: Any, **kwargs: Any) -> Any:
+        with client_errors(*self.domain_errors):
+            return next_(source, info, **kwargs)
+
+
+# GraphQLError: graphql-core's own (parsing, validation, variable coercion) and strawberry's.
+_SHOWN = (ClientError, PermissionDenied, ValidationError, GraphQLError)
+
+
+def is_shown_to_client(error: GraphQLError) -> bool:
+    """Errors whose message is meant for the client; anything else is masked (no internals leak)."""
+    original = error.original_error
+    return original is None or isinstance(original, _SHOWN)
