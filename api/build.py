@@ -11,16 +11,29 @@ from __future__ import annotations
 
 import strawberry
 from django.conf import settings
+from graphql import GraphQLError
 from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry_django.optimizer import DjangoOptimizerExtension
 
-from .errors import is_shown_to_client
+from .errors import RETRY_LATER_MESSAGE, ServiceErrorCode, is_retryable, is_shown_to_client
 from .limits import RequestLimits
 
 
+class ShopMaskErrors(MaskErrors):
+    """Masks what is not meant for the client as "Unexpected error.", except a retryable failure (a
+    deadlock, a lost database connection), which gets a message and the code RETRY_LATER to branch on."""
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        if not is_retryable(error):
+            return super().anonymise_error(error)
+        return GraphQLError(message=RETRY_LATER_MESSAGE, nodes=error.nodes, source=error.source,
+                            positions=error.positions, path=error.path,
+                            extensions={"code": ServiceErrorCode.RETRY_LATER.value})
+
+
 def _mask_errors() -> MaskErrors:
-    return MaskErrors(should_mask_error=lambda error: not is_shown_to_client(error))
+    return ShopMaskErrors(should_mask_error=lambda error: not is_shown_to_client(error))
 
 
 def build_schema(*, query: type, mutation: type | None, fast_path: bool) -> strawberry.Schema:

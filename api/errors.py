@@ -17,12 +17,23 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from graphql import GraphQLError
 from strawberry.extensions import FieldExtension
 
+from batching.retry import is_retryable as retryable_db_error
+
 
 class InputErrorCode(str, Enum):
     """Codes of the checks the GraphQL layer makes on arguments (the apps' services have their own)."""
 
     INVALID_ID = "INVALID_ID"  # an id argument that is neither a database id nor a global id of the type
     INVALID_PAGE_SIZE = "INVALID_PAGE_SIZE"  # first/last below 0 or above the cap
+
+
+class ServiceErrorCode(str, Enum):
+    """Codes of failures that are not the request's fault."""
+
+    RETRY_LATER = "RETRY_LATER"  # the database lost a race or its connection: nothing was stored, send it again
+
+
+RETRY_LATER_MESSAGE = "The service was briefly unable to complete this request; nothing was changed. Retry it."
 
 
 class ClientError(Exception):
@@ -63,6 +74,12 @@ class ClientErrorsFrom(FieldExtension):
 
 # GraphQLError: graphql-core's own (parsing, validation, variable coercion) and strawberry's.
 _SHOWN = (ClientError, PermissionDenied, ValidationError, GraphQLError)
+
+
+def is_retryable(error: GraphQLError) -> bool:
+    """A masked error that the client should simply retry (a deadlock or a lost connection that the
+    service's own retries did not absorb: see batching.retry)."""
+    return error.original_error is not None and retryable_db_error(error.original_error)
 
 
 def is_shown_to_client(error: GraphQLError) -> bool:

@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from batching import BATCH_LIMIT, InvalidItem, UpsertOutcome, chunks, first_occurrences, text_field
+from batching.retry import lock_keys, retry_on_conflict
 from catalog.services import categories_upsert, products_upsert
 
 from .bulk import EVENT_FIELDS, EventsOutcome, RowError, store_events, store_events_csv
@@ -36,6 +37,8 @@ FRAME_CHUNK_ROWS = 200_000
 REPORT_SAMPLE_ERRORS = 200
 
 Progress = Callable[[int], None]
+
+UPSERT_LOCKS = 1  # batching.retry.lock_keys namespace of this app's upserts
 
 
 def _events_stored(outcome: EventsOutcome, *, from_request: bool = False) -> None:
@@ -58,10 +61,13 @@ def events_ingest(*, events: list[dict], limit: int = EVENTS_BATCH_LIMIT) -> Eve
         return out
     if not events:
         return EventsOutcome()
-    with transaction.atomic():
-        outcome = store_events(events=events, max_errors=len(events))
-        _events_stored(outcome, from_request=True)
-    return outcome
+    def store() -> EventsOutcome:
+        with transaction.atomic():
+            outcome = store_events(events=events, max_errors=len(events))
+            _events_stored(outcome, from_request=True)
+        return outcome
+
+    return retry_on_conflict(store)
 
 
 # --- customers -------------------------------------------------------------------------------------
@@ -102,11 +108,22 @@ def customers_upsert(*, customers: list[dict], limit: int = BATCH_LIMIT) -> Upse
             out.errors.append(exc.as_error(index))
     if not valid:
         return out
+    # Keys in order (as the event statement creates customers), retried as a whole when another client
+    # raced it (batching.retry): concurrent upserts of the same customers queue instead of deadlocking.
+    valid.sort(key=lambda c: c["external_id"])
+    out.created, out.updated = retry_on_conflict(lambda: _customers_write(valid), unique_violation=True)
+    out.errors.sort(key=lambda e: e.index)
+    return out
+
+
+def _customers_write(valid: list[dict]) -> tuple[int, int]:
     with transaction.atomic():
         keys = [c["external_id"] for c in valid]
+        lock_keys(UPSERT_LOCKS, keys)
         existing: dict[str, Customer] = {}
         for chunk in chunks(keys):
-            existing.update({c.external_id: c for c in Customer.objects.filter(external_id__in=chunk)})
+            existing.update({c.external_id: c for c in Customer.objects.filter(external_id__in=chunk)
+                             .select_for_update().order_by("external_id")})
         new, changed, fields = [], [], set()
         for cleaned in valid:
             customer = existing.get(cleaned["external_id"])
@@ -120,9 +137,7 @@ def customers_upsert(*, customers: list[dict], limit: int = BATCH_LIMIT) -> Upse
         Customer.objects.bulk_create(new, batch_size=1000)
         if changed and fields:
             Customer.objects.bulk_update(changed, sorted(fields), batch_size=500)
-        out.created, out.updated = len(new), len(changed)
-    out.errors.sort(key=lambda e: e.index)
-    return out
+    return len(new), len(changed)
 
 
 # --- import reports --------------------------------------------------------------------------------
