@@ -97,21 +97,14 @@ def job_submit(*, kind: str, params: dict[str, Any] | None = None, user=None) ->
 
 def job_enqueue(*, job_id: int) -> bool:
     """Publish the job's id to its queue. On any failure the job is marked FAILED, never left QUEUED."""
-    from celery import current_app
-
+    from .broker import publish
     from .tasks import run_job
 
     try:
-        if current_app.conf.task_always_eager:
-            run_job.apply_async(args=[job_id])
-        else:
-            # A connection per publish: submits are rare, and a broker that went away is noticed at once.
-            with current_app.connection_for_write() as conn:
-                # Time limits None: the worker applies its own (JOB_*_TIME_LIMIT where the job runs).
-                run_job.apply_async(
-                    args=[job_id], connection=conn, retry=True, retry_policy=settings.JOB_PUBLISH_RETRY_POLICY,
-                    time_limit=None, soft_time_limit=None,
-                )
+        # A connection per publish with a short timeout (jobs.broker): a broker that went away or hangs is
+        # noticed at once. Time limits None: the worker applies its own (JOB_*_TIME_LIMIT where the job runs).
+        publish(run_job, args=[job_id], retry_policy=settings.JOB_PUBLISH_RETRY_POLICY, time_limit=None,
+                soft_time_limit=None)
     except Exception as exc:  # noqa: BLE001 - whatever the cause, the job was not queued
         logger.warning("job %s could not be published: %r", job_id, exc)
         Job.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(

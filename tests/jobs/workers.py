@@ -43,8 +43,11 @@ def _database_url() -> str:
 def _purge_queues() -> None:
     from config.celery import app
 
+    from jobs.broker import clear_flags
+
+    clear_flags()  # a flag left by an earlier test would hold refreshes back
     with app.connection_for_write() as conn:
-        for queue in ("ml", "default"):
+        for queue in ("reaper", "ml", "default"):
             try:
                 conn.default_channel.queue_purge(queue)
             except Exception:  # noqa: BLE001 - a queue that does not exist yet is empty
@@ -57,7 +60,7 @@ class Worker:
         self.log_path = log_path
         self.log = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "ml,default", "-c", "1",
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "reaper,ml,default", "-c", "1",
              "--pool=prefork", "-n", self.name, "-l", "info", "--without-gossip", "--without-mingle"],
             cwd=BASE_DIR, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
         )
