@@ -152,6 +152,11 @@ JOB_MAX_ATTEMPTS = env.int("JOB_MAX_ATTEMPTS", default=3)
 JOB_HEARTBEAT_INTERVAL = env.float("JOB_HEARTBEAT_INTERVAL", default=30.0)
 JOB_HEARTBEAT_TIMEOUT = env.float("JOB_HEARTBEAT_TIMEOUT", default=300.0)
 JOB_REAP_INTERVAL = env.float("JOB_REAP_INTERVAL", default=60.0)
+# A job still QUEUED after JOB_REPUBLISH_AFTER s whose message the broker lost (Redis restarted without its
+# data) is published again by the reaper (jobs/services.py _republish_lost).
+JOB_REPUBLISH_AFTER = env.float("JOB_REPUBLISH_AFTER", default=120.0)
+# A worker whose database connection broke retries the job's state write on fresh connections this long.
+JOB_STATE_WRITE_SECONDS = env.float("JOB_STATE_WRITE_SECONDS", default=60.0)
 # A job nobody started within this time (no worker listening on its queue) fails with NOT_STARTED.
 JOB_QUEUED_TIMEOUT = env.int("JOB_QUEUED_TIMEOUT", default=24 * 3600)
 # Schedules live in the database (admin: Periodic tasks); the reaper entry below is installed there.
