@@ -1,10 +1,12 @@
 """Reads for customers, events and import reports."""
 
 from collections.abc import Sequence
+from datetime import datetime
 
 import numpy as np
 from django.db import connection
-from django.db.models import FloatField, Func, QuerySet
+from django.db.models import FloatField, Func, Max, QuerySet
+from django.utils import timezone
 
 from .models import Event, EventKind, ImportReport
 
@@ -35,6 +37,22 @@ def import_reports(*, kind: str | None = None, limit: int = 20) -> QuerySet[Impo
     if kind:
         qs = qs.filter(kind=kind)
     return qs[: max(1, min(limit, MAX_REPORTS))]
+
+
+def shop_clock(latest: datetime | None) -> datetime:
+    """The shop's "now" given the time of its latest stored event: that time, capped by the wall clock
+    (a future-dated event never moves it ahead); the wall clock when nothing is stored."""
+    now = timezone.now()
+    return now if latest is None or latest > now else latest
+
+
+def shop_now() -> datetime:
+    """The shop clock: the time of the latest stored event, capped by the wall clock.
+
+    Everything that means "the data's now" reads it (history ages when serving, recent-popularity and
+    session windows), so a shop whose events lie in the past (a historical load, a replay, a quiet
+    season) is served as it was evaluated, not as if every customer had been away since."""
+    return shop_clock(Event.objects.aggregate(latest=Max("occurred_at"))["latest"])
 
 
 def events_exist() -> bool:

@@ -9,10 +9,10 @@ from datetime import timedelta
 
 import numpy as np
 import pandas as pd
-from django.db.models import Count, Max
+from django.db.models import Count
 
 from behavior.models import Customer, Event, EventKind
-from behavior.selectors import customer_event_arrays
+from behavior.selectors import customer_event_arrays, shop_clock, shop_now
 from catalog.models import Product
 from catalog.selectors import category_ancestor_ids, category_descendant_ids
 
@@ -94,8 +94,8 @@ def _visitor(external_id: str) -> _Visitor | None:
     found = serving_sql.customer_with_purchases(external_id)
     if found is None:
         return None
-    (pk, country, attributes), purchases = found
-    now = time.time()
+    (pk, country, attributes), purchases, latest = found
+    now = shop_clock(latest).timestamp()  # ages as training measured them: from the data's end
     return _Visitor(
         pk=pk, country=country or "", attributes=attributes if isinstance(attributes, dict) else {},
         bought=np.fromiter((r[0] for r in purchases), dtype=np.int64, count=len(purchases)),
@@ -127,7 +127,8 @@ _popular_cache: dict[tuple, tuple[float, list[tuple[int, float]]]] = {}
 
 
 def popular_products(*, days: int = 30, category_id: int | None = None, first: int = 10) -> list[Recommendation]:
-    """Products bought by the most distinct customers in the last ``days`` before the latest event.
+    """Products bought by the most distinct customers in the last ``days`` by the shop clock
+    (``behavior.selectors.shop_now``).
 
     Used when no model is active; cached for a minute per (window, category).
     """
@@ -136,17 +137,14 @@ def popular_products(*, days: int = 30, category_id: int | None = None, first: i
     if hit and time.monotonic() - hit[0] < 60:
         ranked = hit[1]
     else:
-        latest = Event.objects.filter(kind=EventKind.PURCHASE).aggregate(m=Max("occurred_at"))["m"]
-        ranked = []
-        if latest is not None:
-            purchases = Event.objects.filter(kind=EventKind.PURCHASE, product__is_active=True,
-                                             occurred_at__gte=latest - timedelta(days=days))
-            if category_id is not None:
-                purchases = purchases.filter(
-                    product__category_id__in=category_descendant_ids(category_ids=[category_id]))
-            ranked = [(row["product_id"], float(row["n"])) for row in
-                      purchases.values("product_id").annotate(n=Count("customer_id", distinct=True), v=Count("id"))
-                      .order_by("-n", "-v", "product_id")[: first + _SPARE]]
+        now = shop_now()
+        purchases = Event.objects.filter(kind=EventKind.PURCHASE, product__is_active=True,
+                                         occurred_at__gte=now - timedelta(days=days), occurred_at__lte=now)
+        if category_id is not None:
+            purchases = purchases.filter(product__category_id__in=category_descendant_ids(category_ids=[category_id]))
+        ranked = [(row["product_id"], float(row["n"])) for row in
+                  purchases.values("product_id").annotate(n=Count("customer_id", distinct=True), v=Count("id"))
+                  .order_by("-n", "-v", "product_id")[: first + _SPARE]]
         _popular_cache[key] = (time.monotonic(), ranked)
     return _products_in_order([product_id for product_id, _ in ranked], [buyers for _, buyers in ranked], first)
 
