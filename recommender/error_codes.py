@@ -14,6 +14,16 @@ class RecommenderErrorCode(str, Enum):
     ARTIFACT_MISSING = "ARTIFACT_MISSING"
 
 
+class TrainResultCode(str, Enum):
+    """How a recommender.train job that succeeded came out (Job.result_code): what clients branch on."""
+
+    ACTIVATED = "ACTIVATED"  # the gate passed (better than every baseline judged); now served
+    ACTIVATED_NOT_WORSE = "ACTIVATED_NOT_WORSE"  # not significantly worse than any baseline; now served
+    READY = "READY"  # passed or not worse, but activate was false: activate it when you choose
+    REJECTED = "REJECTED"  # significantly worse than a baseline on a judged question; not served
+    NOT_JUDGEABLE = "NOT_JUDGEABLE"  # too few customers in the test window to judge it; not served
+
+
 class RecommenderError(Exception):
     def __init__(self, code: RecommenderErrorCode, message: str, field: str | None = None):
         super().__init__(message)

@@ -23,10 +23,11 @@ from jobs.schema import JobPayload, job_params_input, submit_job
 from . import selectors, services
 from .error_codes import RecommenderError, RecommenderErrorCode
 from .jobs import TrainParams
-from .models import ModelStatus, ModelVersion
+from .models import GateStatus, ModelStatus, ModelVersion
 
 StrategyEnum = strawberry.enum(selectors.Strategy, name="RecommendationStrategy")
 ModelStatusEnum = strawberry.enum(ModelStatus, name="RecommenderModelStatus")
+GateStatusEnum = strawberry.enum(GateStatus, name="RecommenderGateStatus")
 ErrorCodeEnum = strawberry.enum(RecommenderErrorCode, name="RecommenderErrorCode")
 
 
@@ -56,6 +57,10 @@ class RecommenderModelType(relay.Node):
     status: ModelStatusEnum
     is_active: auto
     beats_baselines: auto
+
+    @strawberry_django.field(only=["gate"], description="The gate's verdict (null: a version from before it).")
+    def gate(self) -> GateStatusEnum | None:  # type: ignore[valid-type]
+        return GateStatus(self.gate) if self.gate else None  # type: ignore[attr-defined]
     primary_metric: auto
     params: JSON
     metrics: JSON
