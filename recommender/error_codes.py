@@ -12,6 +12,8 @@ class RecommenderErrorCode(str, Enum):
     GATE_NOT_PASSED = "GATE_NOT_PASSED"  # did not beat the baselines; resend with override=true
     NO_PREVIOUS_VERSION = "NO_PREVIOUS_VERSION"
     ARTIFACT_MISSING = "ARTIFACT_MISSING"
+    # Serving (GraphQL errors' extensions.code on `recommendations`)
+    SESSION_MINUTES_OUT_OF_RANGE = "SESSION_MINUTES_OUT_OF_RANGE"  # sessionMinutes outside 1..MAX_SESSION_MINUTES
 
 
 class TrainResultCode(str, Enum):

@@ -13,6 +13,7 @@ By concern:
 * ``ranking``       one request's ranking over the served arrays (what the selectors call);
 * ``windows``       the test and validation windows, sized from the data;
 * ``gate``          the per-question paired test a version must pass to be served;
+* ``session``       a visitor's current session as a ranking (no retraining), and its offline replay;
 * ``prepare``       the time split, the validation users and every matrix of a run;
 * ``pipeline``      the training run as stages (``run_pipeline``), with ``side_thread`` and ``artifact``.
 
@@ -44,6 +45,10 @@ from .lightfm_fit import (
 from .metrics import K, auc_scores, evaluate, metrics_from_hits, paired_gain, ranking_metrics
 from .pipeline import evaluate_both, run_pipeline
 from .prepare import Frames, Prepared, TimeSplit, holdout_truth, prepare, time_split
+from .session import (
+    CUSTOMER_WEIGHT_IN_SESSION, SESSION_KIND_WEIGHTS, last_item_scores, replay, session_event_weights, session_scores,
+    with_customer,
+)
 from .windows import WindowChoice, choose_windows, judgeable_buyers_by_days, shortest_window, target_users
 from .ranking import (
     best_items, discovery_in_place, exclude, feature_vector, item_item_term, model_scores, next_basket_scores,
