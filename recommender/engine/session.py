@@ -24,6 +24,9 @@ from .scoring import NEG_INF, score_items, standardise_rows, top_k
 SESSION_KIND_WEIGHTS = {"view": 0.4, "add_to_cart": 0.8, "purchase": 1.0}
 # how much a known customer's own model score counts beside their session (standardised both)
 CUSTOMER_WEIGHT_IN_SESSION = 0.5
+# how much (in standard deviations) the session's own items are lifted, the most weighted one fully: a
+# visitor often comes back to what they looked at
+SEEN_ITEM_LIFT = 1.0
 
 
 def session_event_weights(kinds: list[str], age_minutes: np.ndarray, minutes: float) -> np.ndarray:
@@ -52,7 +55,9 @@ def session_scores(item_item: sp.csr_matrix, item_unit: np.ndarray, columns: np.
     term = np.asarray(item_item.T @ per_item).ravel() if item_item.nnz else np.zeros(n_items)
     profile = (item_unit[items] * per_item[items, None]).sum(axis=0)
     cosine = score_items(item_unit, profile / max(float(np.linalg.norm(profile)), 1e-9))
-    return (_standardised_or_zero(term) + _standardised_or_zero(cosine.astype(np.float64))).astype(np.float32)
+    scores = _standardised_or_zero(term) + _standardised_or_zero(cosine.astype(np.float64))
+    scores[items] += SEEN_ITEM_LIFT * per_item[items] / per_item[items].max()
+    return scores.astype(np.float32)
 
 
 def with_customer(session: np.ndarray, customer_scores: np.ndarray) -> np.ndarray:
