@@ -448,6 +448,18 @@ def synthetic_load(*, spec: SyntheticSpec, on_rows: Progress | None = None) -> S
     return data
 
 
+def shop_frames_load(*, data: SyntheticData, source: str, on_rows: Progress | None = None) -> ImportReport:
+    """Store a generated shop's frames (``shop_shapes.generate_shape``, or any with the synthetic columns)
+    through the import path, as a report of kind 'synthetic'."""
+
+    def work(tally: _Tally) -> None:
+        store_frames(tally=tally, categories=data.categories, products=data.products, customers=data.customers,
+                     events=data.events, on_rows=on_rows)
+        tally.notes.update({"customers": len(data.customers), "products": len(data.products)})
+
+    return _run_report(ImportReport.Kind.SYNTHETIC, source, work)
+
+
 def file_size(path: Path | str) -> int:
     return os.path.getsize(path)
 
