@@ -152,6 +152,8 @@ def _history(customer_ids: np.ndarray, item_ids: np.ndarray, half_life_days: flo
 
 def _positions(ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
     """The position of each of ``wanted`` in ``ids`` (any order), -1 where absent."""
+    if len(ids) == 0:
+        return np.full(len(wanted), -1, dtype=np.int64)
     order = np.argsort(ids, kind="stable")
     position = recommender_engine.index_of(ids[order], wanted)
     return np.where(position >= 0, order[np.maximum(position, 0)], -1)
