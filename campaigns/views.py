@@ -7,8 +7,6 @@ from itertools import groupby
 
 from django.http import Http404, HttpResponseForbidden, StreamingHttpResponse
 
-from api.permissions import is_staff_with_perm
-
 from . import selectors
 
 EXPORT_PERM = "campaigns.export_campaign"
@@ -20,7 +18,8 @@ class _Echo:
 
 
 def treatment_export(request, campaign_id: int):
-    if not is_staff_with_perm(request.user, EXPORT_PERM):
+    user = request.user
+    if not (user.is_authenticated and user.is_active and user.is_staff and user.has_perm(EXPORT_PERM)):
         return HttpResponseForbidden(f"You need staff status and the '{EXPORT_PERM}' permission.")
     campaign = selectors.campaign_get(campaign_id=campaign_id)
     if campaign is None or campaign.status == "DRAFT":
