@@ -22,6 +22,9 @@ from recommender.engine import (
 )
 
 BLOCK = 4096
+# Up to this many picks, k passes of argmax over a block beat a partial sort (measured on 4096 x 2000: 3 passes
+# take a fifth of argpartition's time); more picks use the recommender's blocked top-k.
+ARGMAX_PICKS = 8
 
 
 @dataclass
@@ -93,6 +96,22 @@ def _next_basket(model: PickModel, scores: np.ndarray, history: sp.csr_matrix) -
     return scores
 
 
+def best_columns(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The k best columns per row, best first, and their values (``scores`` is overwritten)."""
+    if k > ARGMAX_PICKS:
+        best = top_k(scores, k)
+        return best, np.take_along_axis(scores, best, axis=1)
+    rows = np.arange(scores.shape[0])
+    k = min(k, scores.shape[1])
+    best = np.empty((scores.shape[0], k), dtype=np.int64)
+    values = np.empty((scores.shape[0], k), dtype=scores.dtype)
+    for rank in range(k):
+        column = scores.argmax(axis=1)
+        best[:, rank], values[:, rank] = column, scores[rows, column]
+        scores[rows, column] = NEG_INF
+    return best, values
+
+
 def batch_picks(model: PickModel, *, member_rows: np.ndarray, member_cold: np.ndarray, history: sp.csr_matrix,
                 k: int, next_basket: bool, allowed: np.ndarray | None = None, block: int = BLOCK,
                 progress: Callable[[float], None] = lambda fraction: None) -> PicksResult:
@@ -111,8 +130,7 @@ def batch_picks(model: PickModel, *, member_rows: np.ndarray, member_cold: np.nd
         scores = _next_basket(model, scores, own) if next_basket else _discovery(model, scores, own, rows >= 0)
         if allowed is not None:
             scores[:, ~allowed] = NEG_INF
-        best = top_k(scores, k)
-        best_values = np.take_along_axis(scores, best, axis=1)
+        best, best_values = best_columns(scores, k)
         finite = np.isfinite(best_values)
         columns[start:stop, :best.shape[1]] = np.where(finite, best, -1)
         values[start:stop, :best.shape[1]] = np.where(finite, best_values, 0.0)

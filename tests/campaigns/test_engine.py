@@ -110,3 +110,43 @@ def test_qini_of_a_perfect_order_is_positive_and_of_its_reverse_negative():
     score = -np.arange(100.0)
     assert engine.qini_coefficient(score, treated, outcome) > 0
     assert engine.qini_coefficient(-score, treated, outcome) < 0
+
+
+@pytest.mark.parametrize("k", [1, 3, 8, 12])
+def test_best_columns_agree_with_a_full_sort(k):
+    scores = np.random.default_rng(k).normal(size=(50, 300)).astype(np.float32)
+    expected = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    best, values = engine.picks.best_columns(scores.copy(), k)
+    assert (best == expected).all()
+    assert np.allclose(values, np.take_along_axis(scores, expected, axis=1))
+
+
+def test_batch_picks_match_the_served_ranking_for_each_member():
+    # given a model, some members it knows, one it does not (cold, by country) and histories
+    from recommender import engine as rec
+
+    rng = np.random.default_rng(0)
+    users, items = rng.normal(size=(6, 4)).astype(np.float32), rng.normal(size=(30, 4)).astype(np.float32)
+    bias = rng.normal(size=30).astype(np.float32)
+    model = engine.PickModel(user_vectors=users, item_vectors=items, item_bias=bias, popular=rng.random(30),
+                             cold_vectors=rng.normal(size=(1, 4)).astype(np.float32), blend_alpha=0.7)
+    rows, cold = np.array([0, 3, 5, -1]), np.array([-1, -1, -1, 0])
+    bought = [np.array([1, 2]), np.array([]), np.array([7, 7, 9]), np.array([4])]
+    member = np.concatenate([np.full(len(b), i) for i, b in enumerate(bought)]).astype(np.int64)
+    columns = np.concatenate(bought).astype(np.int64)
+    age = np.full(len(columns), 10.0)
+    history = engine.purchase_matrix(member, columns, age, n_members=4, n_items=30, half_life_days=90.0)
+    for next_basket in (False, True):
+        result = engine.batch_picks(model, member_rows=rows, member_cold=cold, history=history, k=5,
+                                    next_basket=next_basket, block=3)
+        for i in range(4):
+            vector = users[rows[i]] if rows[i] >= 0 else model.cold_vectors[0]
+            scores = rec.model_scores(items, bias, vector)
+            if next_basket and len(bought[i]):
+                scores = rec.next_basket_scores(scores, bought[i].astype(np.int64), np.full(len(bought[i]), 10.0),
+                                                blend_alpha=0.7, history_half_life_days=90.0,
+                                                trend=np.zeros(30, np.float32), trend_weight=0.0)
+            elif not next_basket:
+                rec.exclude(scores, bought[i].astype(np.int64))
+            expected, _ = rec.best_items(scores, 5)
+            assert result.columns[i].tolist() == expected.tolist(), (next_basket, i)
