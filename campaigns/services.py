@@ -236,3 +236,24 @@ def results_request_on_events_stored(notice: EventsStored) -> None:
                                       results_pending=False).values_list("id", flat=True)
     for campaign_id in list(touched):
         results_request(campaign_id=campaign_id)
+
+
+def demo_campaign() -> Campaign | None:
+    """demo_setup's campaign: the served run's largest segment, the last 28 days of data recorded as a campaign
+    run elsewhere (20 % holdout, 3 discovery picks), launched and measured in this process. None when a
+    campaign exists already or there is no served segmentation."""
+    from segments.selectors import latest_purchase_date, segments_for_run
+
+    from .launching import campaign_launch
+    from .measuring import results_compute
+
+    largest = segments_for_run().order_by("-size", "id").first()
+    last_day = latest_purchase_date()
+    if Campaign.objects.exists() or largest is None or last_day is None:
+        return None
+    ends_at = datetime.combine(last_day + timedelta(days=1), datetime.min.time(), tzinfo=timezone.get_current_timezone())
+    campaign = campaign_create(spec=CampaignSpec(
+        name=f"Demo: {largest.label}", segment_ids=[largest.pk], starts_at=ends_at - timedelta(days=28),
+        ends_at=ends_at, holdout_share=0.2, seed=2024, offer="10% off"))
+    campaign_launch(campaign_id=campaign.pk)
+    return results_compute(campaign_id=campaign.pk)

@@ -193,3 +193,12 @@ def test_ending_closes_the_campaign_once(shop):
 
 PINNED_CONTROL_HEAD = ["CHA0004", "CHA0005", "CHA0013", "CHA0017", "CHA0018"]
 PINNED_CONTROL_COUNT = 24
+
+
+def test_the_demo_campaign_is_made_once_launched_and_measured(shop):
+    from campaigns.services import demo_campaign
+
+    campaign = demo_campaign()
+    assert campaign.status == CampaignStatus.LAUNCHED and campaign.members_count == 40
+    assert campaign.results["groups"][0]["members"] + campaign.results["groups"][1]["members"] == 40
+    assert demo_campaign() is None and Campaign.objects.count() == 1
