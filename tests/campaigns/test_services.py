@@ -202,3 +202,30 @@ def test_the_demo_campaign_is_made_once_launched_and_measured(shop):
     assert campaign.status == CampaignStatus.LAUNCHED and campaign.members_count == 40
     assert campaign.results["groups"][0]["members"] + campaign.results["groups"][1]["members"] == 40
     assert demo_campaign() is None and Campaign.objects.count() == 1
+
+
+def test_an_ended_campaigns_uplift_model_targets_the_next_audience(shop):
+    from campaigns.targeting import uplift_fit
+
+    # given an ended campaign over every segment where treated Champions buy far more often
+    everyone = list(shop.segments)
+    source = draft(shop, segment_ids=shop.segment_ids(*everyone), holdout_share=0.5)
+    campaign_launch(campaign_id=source.pk)
+    window_purchases(source, treatment_rate=0.5, control_rate=0.2)
+    campaign_end(campaign_id=source.pk)
+    # when its uplift model is fitted
+    fitted = uplift_fit(campaign_id=source.pk)
+    assert set(fitted.uplift) >= {"artifact", "qini", "qini_random", "qini_response"}
+    assert fitted.uplift["train_members"] + fitted.uplift["test_members"] == 200
+    # then a new campaign can keep the top 30 % of its audience by predicted uplift
+    target = draft(shop, segment_ids=shop.segment_ids(*everyone), uplift_source_id=source.pk, uplift_top_share=0.3)
+    launched = campaign_launch(campaign_id=target.pk)
+    assert launched.members_count == 60
+
+
+def test_the_uplift_model_needs_an_ended_campaign(shop):
+    from campaigns.targeting import uplift_fit
+
+    campaign = draft(shop)
+    assert _error(lambda: uplift_fit(campaign_id=campaign.pk)).code == CampaignErrorCode.NOT_ENDED
+    assert _error(lambda: draft(shop, uplift_source_id=campaign.pk)).code == CampaignErrorCode.NO_UPLIFT_MODEL
