@@ -111,26 +111,29 @@ def _audience(campaign: Campaign) -> pd.DataFrame:
 # --- picks -----------------------------------------------------------------------------------------------
 
 
-def _pick_model(model: LoadedModel | None, countries: list[str]) -> tuple[engine.PickModel, np.ndarray]:
-    """The served version's arrays (or, with none, the recent popular items for everybody) and item ids."""
+def _pick_model(model: LoadedModel | None, countries: list[str]) -> tuple[engine.PickModel, np.ndarray, np.ndarray]:
+    """The served version's arrays (or, with none, the recent popular items for everybody), the item ids, and
+    for each of ``countries`` its row of cold-start vectors (-1: the model knows nothing of it: popularity)."""
     if model is None:
         popular = popular_products(first=200)
         item_ids = np.array([r.product.pk for r in popular], dtype=np.int64)
         scores = np.array([r.score for r in popular], dtype=np.float32)
         return engine.PickModel(user_vectors=np.zeros((0, 1), np.float32), item_vectors=np.zeros((len(item_ids), 1),
                                 np.float32), item_bias=np.zeros(len(item_ids), np.float32), popular=scores,
-                                cold_vectors=np.zeros((0, 1), np.float32)), item_ids
-    cold = [recommender_engine.feature_vector(model.user_feature_index, model.user_feature_vectors,
-                                              recommender_engine.user_feature_names(country, {}))
-            for country in countries]
-    cold_vectors = np.array([v if v is not None else np.zeros(model.item_vectors.shape[1]) for v in cold],
-                            dtype=np.float32).reshape(len(countries), model.item_vectors.shape[1])
+                                cold_vectors=np.zeros((0, 1), np.float32)), item_ids, np.full(len(countries), -1)
+    vectors = [recommender_engine.feature_vector(model.user_feature_index, model.user_feature_vectors,
+                                                 recommender_engine.user_feature_names(country, {}))
+               for country in countries]
+    known = [v for v in vectors if v is not None]
+    rows = np.cumsum([v is not None for v in vectors]) - 1
+    cold_rows = np.where([v is not None for v in vectors], rows, -1).astype(np.int64)
+    cold_vectors = np.array(known, dtype=np.float32).reshape(len(known), model.item_vectors.shape[1])
     return engine.PickModel(
         user_vectors=model.user_vectors, item_vectors=model.item_vectors, item_bias=model.item_bias,
         popular=model.popular_recent, cold_vectors=cold_vectors, item_item=model.item_item,
         discovery_beta=model.discovery_beta, blend_alpha=model.blend_alpha,
         history_half_life_days=model.history_half_life_days, trend=model.trend, trend_weight=model.trend_weight,
-    ), model.item_ids
+    ), model.item_ids, cold_rows
 
 
 def _allowed(item_ids: np.ndarray, category_id: int | None) -> np.ndarray:
@@ -168,10 +171,10 @@ def _picks(campaign: Campaign, members: pd.DataFrame, timer: Timer, progress: Ca
     model = loaded_model()
     countries = members["country"].astype(str)
     distinct = sorted(set(countries))
-    pick_model, item_ids = _pick_model(model, distinct)
-    nobody = np.full(len(customer_ids), -1, dtype=np.int64)
-    rows = recommender_engine.index_of(model.user_ids, customer_ids) if model is not None else nobody
-    cold = countries.map({c: i for i, c in enumerate(distinct)}).to_numpy(dtype=np.int64) if model is not None else nobody
+    pick_model, item_ids, cold_rows = _pick_model(model, distinct)
+    rows = recommender_engine.index_of(model.user_ids, customer_ids) if model is not None \
+        else np.full(len(customer_ids), -1, dtype=np.int64)
+    cold = countries.map(dict(zip(distinct, cold_rows.tolist()))).to_numpy(dtype=np.int64)
     history = _history(customer_ids, item_ids, pick_model.history_half_life_days)
     allowed = _allowed(item_ids, campaign.category_id)
     started = timer.stage("history", started)

@@ -229,3 +229,46 @@ def test_the_uplift_model_needs_an_ended_campaign(shop):
     campaign = draft(shop)
     assert _error(lambda: uplift_fit(campaign_id=campaign.pk)).code == CampaignErrorCode.NOT_ENDED
     assert _error(lambda: draft(shop, uplift_source_id=campaign.pk)).code == CampaignErrorCode.NO_UPLIFT_MODEL
+
+
+def _activate_random_model(dim: int = 8) -> None:
+    """An active recommender version with random vectors for every customer and product (no training)."""
+    import io
+
+    import numpy as np
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from behavior.models import Customer
+    from catalog.models import Product
+    from recommender.models import ModelStatus, ModelVersion
+
+    rng = np.random.default_rng(1)
+    users = np.sort(np.fromiter(Customer.objects.values_list("id", flat=True), dtype=np.int64))
+    items = np.sort(np.fromiter(Product.objects.values_list("id", flat=True), dtype=np.int64))
+    arrays = {"user_ids": users, "item_ids": items, "user_vectors": rng.normal(size=(len(users), dim)),
+              "item_vectors": rng.normal(size=(len(items), dim)), "item_bias": rng.normal(size=len(items)),
+              "item_category": np.zeros(len(items), dtype=np.int64), "user_feature_names": np.array(["none"]),
+              "user_feature_vectors": np.zeros((1, dim)), "item_feature_names": np.array(["none"]),
+              "item_feature_vectors": np.zeros((1, dim)), "item_feature_bias": np.zeros(1),
+              "price_edges": np.zeros(0), "popular_recent": rng.random(len(items)), "blend_alpha": np.float64(0.5)}
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    path = default_storage.save("test-model.npz", ContentFile(buffer.getvalue()))
+    ModelVersion.objects.create(status=ModelStatus.READY, is_active=True, artifact=path)
+
+
+@pytest.mark.parametrize("picks_from", ["DISCOVERY", "NEXT_BASKET"])
+def test_frozen_picks_are_what_the_recommender_served_at_launch(shop, picks_from):
+    from recommender.selectors import recommendations_for
+
+    _activate_random_model()
+    campaign = draft(shop, picks=4, picks_from=picks_from)
+    launched = campaign_launch(campaign_id=campaign.pk)
+    assert launched.model_version_id is not None
+    for member in CampaignMember.objects.filter(campaign=campaign).select_related("customer")[:10]:
+        served = recommendations_for(customer_external_id=member.customer.external_id, first=4,
+                                     exclude_purchased=picks_from == "DISCOVERY")
+        frozen = list(member.picks.order_by("rank").values_list("product_id", "score"))
+        assert [pk for pk, _ in frozen] == [item.product.pk for item in served.items]
+        assert [score for _, score in frozen] == pytest.approx([item.score for item in served.items], abs=1e-4)
