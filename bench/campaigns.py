@@ -54,8 +54,8 @@ def _loaded(customers: int, events: int) -> bool:
 
 def _generate_shop(cur, customers: int, events_per_customer: int, items: int) -> None:
     c, p, e, cu = (Category._meta.db_table, Product._meta.db_table, Event._meta.db_table, Customer._meta.db_table)
-    for model in (CampaignPick, CampaignMember, Campaign, SegmentMembership, Segment, SegmentationRun, Event,
-                  Customer, Product, Category, ModelVersion):
+    for model in (CampaignPick, CampaignMember, Campaign.segments.through, Campaign, SegmentMembership, Segment,
+                  SegmentationRun, Event, Customer, Product, Category, ModelVersion):
         cur.execute(f"DELETE FROM {model._meta.db_table}")
     cur.execute("SELECT setseed(0.18)")
     cur.execute(f"INSERT INTO {c} (name, slug, parent_id) SELECT 'Bench ' || g, 'kbench-' || g, NULL "
@@ -67,21 +67,34 @@ def _generate_shop(cur, customers: int, events_per_customer: int, items: int) ->
     cur.execute(f"""INSERT INTO {cu} (external_id, country, signed_up_at, attributes, created_at)
                     SELECT 'K' || lpad(g::text, 7, '0'), CASE WHEN g %% 5 = 0 THEN 'Germany' ELSE 'United Kingdom' END,
                            NULL, '{{}}', now() FROM generate_series(1, %s) g""", [customers])
-    # E events per customer: 30 % purchases; times uniform over the pre-period and the window.
-    span = (PRE_DAYS + 28) * 86400
-    cur.execute(f"""
-        INSERT INTO {e} (event_id, customer_id, product_id, kind, occurred_at, quantity, unit_price, rating, order_ref,
-                         session_id)
-        SELECT 'KE' || cu.id || '-' || n, cu.id, pm.id + floor(random() * %s)::int,
-               CASE WHEN n * 10 < %s * 3 THEN 'purchase' ELSE 'view' END,
-               %s::timestamptz + make_interval(secs => floor(random() * %s)),
-               1 + floor(random() * 3)::int,
-               CASE WHEN n * 10 < %s * 3 THEN round((5 + random() * 45)::numeric, 2) END, NULL,
-               CASE WHEN n * 10 < %s * 3 THEN 'KO' || cu.id || '-' || n ELSE '' END, ''
-          FROM {cu} cu CROSS JOIN generate_series(0, %s) n CROSS JOIN (SELECT min(id) AS id FROM {p}) pm
-         WHERE cu.external_id LIKE 'K%%'""",
-                [items, events_per_customer, START - timedelta(days=PRE_DAYS), span, events_per_customer,
-                 events_per_customer, events_per_customer - 1])
+
+
+EVENTS_SQL = """
+    INSERT INTO {e} (event_id, customer_id, product_id, kind, occurred_at, quantity, unit_price, rating, order_ref,
+                     session_id)
+    SELECT 'KE' || cu.id || '-' || n, cu.id, pm.id + floor(random() * %(items)s)::int,
+           CASE WHEN n * 10 < %(per)s * 3 THEN 'purchase' ELSE 'view' END,
+           %(since)s::timestamptz + make_interval(secs => floor(random() * %(span)s)),
+           1 + floor(random() * 3)::int,
+           CASE WHEN n * 10 < %(per)s * 3 THEN round((5 + random() * 45)::numeric, 2) END, NULL,
+           CASE WHEN n * 10 < %(per)s * 3 THEN 'KO' || cu.id || '-' || n ELSE '' END, ''
+      FROM {cu} cu CROSS JOIN generate_series(0, %(per)s - 1) n CROSS JOIN (SELECT min(id) AS id FROM {p}) pm
+     WHERE cu.id >= %(low)s AND cu.id < %(high)s"""
+
+
+def _generate_events(customers: int, events_per_customer: int, items: int) -> None:
+    """E events per customer (30 % purchases; times uniform over the pre-period and the window), in chunks of
+    100,000 customers, each its own transaction with the per-row reference triggers off (the rows reference
+    what was just generated)."""
+    sql = EVENTS_SQL.format(e=Event._meta.db_table, cu=Customer._meta.db_table, p=Product._meta.db_table)
+    low = Customer.objects.order_by("id").values_list("id", flat=True).first()
+    params = {"items": items, "per": events_per_customer, "since": START - timedelta(days=PRE_DAYS),
+              "span": (PRE_DAYS + 28) * 86400}
+    for start in range(low, low + customers, 100_000):
+        with transaction.atomic(), connection.cursor() as cur:
+            cur.execute("SET LOCAL session_replication_role = replica")
+            cur.execute(sql, {**params, "low": start, "high": start + 100_000})
+        print(f"  events for customers {start - low + 100_000:,} / {customers:,}", flush=True)
 
 
 def _generate_segments(cur) -> None:
@@ -121,9 +134,10 @@ def generate(customers: int, events_per_customer: int, items: int) -> None:
     started = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cur:
         _generate_shop(cur, customers, events_per_customer, items)
-        print(f"  shop: {customers:,} customers, {customers * events_per_customer:,} events in "
-              f"{time.perf_counter() - started:.0f} s", flush=True)
         _generate_segments(cur)
+    _generate_events(customers, events_per_customer, items)
+    print(f"  shop: {customers:,} customers, {customers * events_per_customer:,} events in "
+          f"{time.perf_counter() - started:.0f} s", flush=True)
     with connection.cursor() as cur:
         for model in (Event, Customer, SegmentMembership):
             cur.execute(f"VACUUM ANALYZE {model._meta.db_table}")
@@ -185,7 +199,7 @@ def main(argv: list[str]) -> None:
     if not _loaded(args.customers, args.events_per_customer):
         print("generating the shop (once; reused by later runs)", flush=True)
         generate(args.customers, args.events_per_customer, args.items)
-    for model in (CampaignPick, CampaignMember, Campaign):
+    for model in (CampaignPick, CampaignMember, Campaign.segments.through, Campaign):
         model.objects.all()._raw_delete(connection.alias)
     print(f"data: {Customer.objects.count():,} customers, {Event.objects.count():,} events", flush=True)
 
