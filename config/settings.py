@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "segments",
     "forecasting",
     "analytics",
+    "campaigns",  # issue 18: audiences from segments, picks, a holdout and measured lift
 ]
 
 MIDDLEWARE = [

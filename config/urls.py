@@ -11,6 +11,7 @@ urlpatterns = [
     path("readyz", readyz),  # readiness: PostgreSQL and Redis answer (503 otherwise)
     path("admin/", admin.site.urls),
     path("segments/", include("segments.urls")),  # audience CSV exports (staff only)
+    path("campaigns/", include("campaigns.urls")),  # treatment-list CSV exports (staff only)
     # CSRF is checked for requests with a session cookie (staff, GraphiQL), not for anonymous front ends.
     path("graphql/", ShopGraphQLView.as_view(schema=schema, graphql_ide="graphiql")),
 ]
