@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "segments",
     "forecasting",
     "analytics",
+    "dashboard",  # /dashboard/: staff pages drawn from the GraphQL API (docs/dashboard.md)
 ]
 
 MIDDLEWARE = [
@@ -90,6 +91,8 @@ USE_I18N = False
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+# static/vendor/: the front-end bundles npm installs (scripts/setup -> scripts/vendor_static), not in git.
+STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(VAR_DIR / "media"))
 MEDIA_URL = "media/"
 STORAGES = {
@@ -186,3 +189,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# --- Dashboard (docs/dashboard.md) ----------------------------------------------------------------
+# The shop's currency (ISO 4217) for the dashboard's and admin's money figures; days are SHOP_TIME_ZONE's.
+SHOP_CURRENCY = env.str("SHOP_CURRENCY", default="GBP")
