@@ -21,7 +21,7 @@ SECRET_KEY = env.str("SECRET_KEY", default="dev-insecure-key-change-me-in-produc
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "dashboard.apps.ShopAdminConfig",  # django.contrib.admin with the service's site (dashboard/admin_site.py)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
