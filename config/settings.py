@@ -124,9 +124,11 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # ML jobs have their own queue so that short housekeeping (reaper, scheduled submits) never waits
-# behind a training run: start ML workers with `-Q ml` and at least one worker with `-Q default`.
+# behind a training run: start ML workers with `-Q ml` and at least one worker with `-Q reaper,default`.
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_ROUTES = {"jobs.tasks.run_job": {"queue": "ml"}}
+# The reaper has a queue of its own (workers listen with `-Q reaper,ml,default`), so that no flood of
+# other tasks can starve it.
+CELERY_TASK_ROUTES = {"jobs.tasks.run_job": {"queue": "ml"}, "jobs.tasks.reap_jobs": {"queue": "reaper"}}
 CELERY_TASK_CREATE_MISSING_QUEUES = True
 # Long-running workers: restart a pool process after some jobs so memory from numpy/LightFM is returned.
 CELERY_WORKER_MAX_TASKS_PER_CHILD = env.int("CELERY_WORKER_MAX_TASKS_PER_CHILD", default=20)
@@ -141,8 +143,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 CELERY_BROKER_CONNECTION_TIMEOUT = 3
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Every publish from a request uses a fresh connection with this connect/read/write timeout (jobs/broker.py):
+# a broker that is down or hung holds a request up for about this long per try, not socket_timeout.
+CELERY_PUBLISH_TIMEOUT = env.float("CELERY_PUBLISH_TIMEOUT", default=0.5)
 # Publishing a job: a few quick tries, then the submit fails with BROKER_UNAVAILABLE (about 2 s).
-JOB_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
+JOB_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 # A job runs at most this many times (first run, transient-error retries, re-runs after a lost worker).
 JOB_MAX_ATTEMPTS = env.int("JOB_MAX_ATTEMPTS", default=3)
 # A running job's worker writes a heartbeat every JOB_HEARTBEAT_INTERVAL s (and at each progress report);
@@ -150,6 +155,11 @@ JOB_MAX_ATTEMPTS = env.int("JOB_MAX_ATTEMPTS", default=3)
 JOB_HEARTBEAT_INTERVAL = env.float("JOB_HEARTBEAT_INTERVAL", default=30.0)
 JOB_HEARTBEAT_TIMEOUT = env.float("JOB_HEARTBEAT_TIMEOUT", default=300.0)
 JOB_REAP_INTERVAL = env.float("JOB_REAP_INTERVAL", default=60.0)
+# A job still QUEUED after JOB_REPUBLISH_AFTER s whose message the broker lost (Redis restarted without its
+# data) is published again by the reaper (jobs/services.py _republish_lost).
+JOB_REPUBLISH_AFTER = env.float("JOB_REPUBLISH_AFTER", default=120.0)
+# A worker whose database connection broke retries the job's state write on fresh connections this long.
+JOB_STATE_WRITE_SECONDS = env.float("JOB_STATE_WRITE_SECONDS", default=60.0)
 # A job nobody started within this time (no worker listening on its queue) fails with NOT_STARTED.
 JOB_QUEUED_TIMEOUT = env.int("JOB_QUEUED_TIMEOUT", default=24 * 3600)
 # Schedules live in the database (admin: Periodic tasks); the reaper entry below is installed there.
@@ -158,16 +168,20 @@ CELERY_BEAT_SCHEDULE = {
     "jobs: reap jobs whose worker died": {
         "task": "jobs.tasks.reap_jobs",
         "schedule": JOB_REAP_INTERVAL,
-        "options": {"queue": "default", "expires": JOB_REAP_INTERVAL},
+        # django-celery-beat stores `expire_seconds` (an `expires` number would be stored as NULL).
+        "options": {"queue": "reaper", "expire_seconds": JOB_REAP_INTERVAL},
     },
     # ingestEvents hands its rollup refresh to a worker after commit; this drains anything left pending
     # (an enqueue that failed, a worker that died mid-refresh).
     "analytics: refresh rollups left pending": {
         "task": "analytics.tasks.refresh_rollups",
         "schedule": env.float("ANALYTICS_REFRESH_INTERVAL", default=60.0),
-        "options": {"queue": "default", "expires": 60.0},
+        "options": {"queue": "default", "expire_seconds": 60.0},
     },
 }
+# At most one rollup-refresh task waits in the queue (jobs.broker.claim_flag); the flag expires after this
+# many seconds in case its task was lost, so a lost task delays refreshes by at most this long.
+ANALYTICS_REFRESH_QUEUED_TTL = env.float("ANALYTICS_REFRESH_QUEUED_TTL", default=300.0)
 CELERY_TIMEZONE = "UTC"
 
 # --- GraphQL ------------------------------------------------------------------------------------

@@ -149,7 +149,10 @@ def broker_mode():
     """Tasks published instead of run in-process, as in a deployment with a worker."""
     from config.celery import app
 
+    from jobs.broker import clear_flags
+
     saved = app.conf.task_always_eager
     app.conf.task_always_eager = False
     yield
     app.conf.task_always_eager = saved
+    clear_flags()
