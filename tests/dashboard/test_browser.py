@@ -153,3 +153,26 @@ def test_retraining_from_the_models_page_shows_the_job_until_it_ends(analyst_pag
     status = analyst_page.wait_for_selector("#job-recommender [data-job-status]", timeout=60_000)
     assert status.get_attribute("data-job-status") == "SUCCEEDED"
     assert analyst_page.locator("#job-recommender progress").get_attribute("value") == "1"
+
+
+def test_a_queued_job_shows_its_progress_and_can_be_cancelled_from_the_page(analyst_page, shop_server, broker_mode):
+    # Jobs are published to the broker here (no worker takes them): the page follows a job that waits.
+    open_and_wait(analyst_page, shop_server + "/dashboard/models/")
+    analyst_page.click("#run-forecast")
+    analyst_page.wait_for_selector("#job-forecast [data-job-status=QUEUED]", timeout=30_000)
+    assert analyst_page.locator("#job-forecast progress").get_attribute("value") == "0"
+    analyst_page.click("#job-forecast button:has-text('Cancel')")
+    analyst_page.wait_for_selector("#job-forecast [data-job-status=CANCELLED]", timeout=30_000)
+    assert analyst_page.locator("#job-forecast button").count() == 0
+    analyst_page.wait_for_selector("#run-forecast:enabled", timeout=5_000)  # the polling ended with the job
+    forget_published_jobs()
+
+
+def forget_published_jobs() -> None:
+    """Drop the message the test published, so that no later worker test runs a job of this database."""
+    from django.conf import settings
+
+    if settings.REDIS_URL:
+        import redis
+
+        redis.Redis.from_url(settings.REDIS_URL).delete("ml")

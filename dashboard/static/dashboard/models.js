@@ -106,6 +106,9 @@
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
       job = (await D.gql(`query ($id: ID!) { job(id: $id) { ${JOB_FIELDS} } }`, { id: job.id })).job;
     }
+    if (job.status === "SUCCEEDED") {
+      box.append(D.el("a", { href: window.location.href, text: "Reload to see the new result" }));
+    }
   }
 
   jobButton("train-recommender", "job-recommender", "trainRecommender");
