@@ -21,7 +21,7 @@ SECRET_KEY = env.str("SECRET_KEY", default="dev-insecure-key-change-me-in-produc
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "dashboard.apps.ShopAdminConfig",  # django.contrib.admin with the service's site (dashboard/admin_site.py)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "forecasting",
     "analytics",
     "campaigns",  # issue 18: audiences from segments, picks, a holdout and measured lift
+    "dashboard",  # /dashboard/: staff pages drawn from the GraphQL API (docs/dashboard.md)
 ]
 
 MIDDLEWARE = [
@@ -96,6 +97,9 @@ USE_I18N = False
 
 STATIC_URL = "static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=str(VAR_DIR / "static"))  # scripts/serve runs collectstatic
+STATIC_ROOT = VAR_DIR / "static"
+# static/vendor/: the front-end bundles npm installs (scripts/setup -> scripts/vendor_static), not in git.
+STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(VAR_DIR / "media"))
 MEDIA_URL = "media/"
 STORAGES = {
@@ -206,3 +210,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# --- Dashboard (docs/dashboard.md) ----------------------------------------------------------------
+# The shop's currency (ISO 4217) for the dashboard's and admin's money figures; days are SHOP_TIME_ZONE's.
+SHOP_CURRENCY = env.str("SHOP_CURRENCY", default="GBP")
