@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "segments",
     "forecasting",
     "analytics",
+    "access",  # API keys and customer tokens (docs/security.md)
 ]
 
 MIDDLEWARE = [
@@ -195,3 +196,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# --- Access: API keys and customer tokens (docs/security.md) -----------------------------------------
+# Requests a minute per API key, unless the key sets its own limit (admin, `api_key create --rate-limit`).
+API_KEY_RATE_LIMIT = env.int("API_KEY_RATE_LIMIT", default=600)
+# How long a customer token (issued through an API key, handed to the shopper's browser) stays valid.
+CUSTOMER_TOKEN_MAX_AGE = env.int("CUSTOMER_TOKEN_MAX_AGE", default=15 * 60)
