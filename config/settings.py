@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "forecasting",
     "analytics",
     "access",  # API keys and customer tokens (docs/security.md)
+    "privacy",  # a customer's export and erasure (docs/security.md)
 ]
 
 MIDDLEWARE = [

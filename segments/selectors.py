@@ -179,3 +179,13 @@ def customers_total() -> int:
 def segment_get(*, segment_id: int) -> Segment | None:
     """A segment of a successful run (a run still building or failed has nothing to show)."""
     return Segment.objects.filter(pk=segment_id, run__status=RunStatus.SUCCEEDED).first()
+
+
+def customer_memberships_export(*, customer_id: int) -> list[dict]:
+    """The customer's segment and RFM in every stored run, newest run first (a customer's data export)."""
+    rows = (SegmentMembership.objects.filter(customer_id=customer_id).order_by("-run_id")
+            .values("run_id", "run__as_of", "segment__label", "recency", "frequency", "monetary", "r_score",
+                    "f_score", "m_score", "rfm_score"))
+    return [{"run_id": r["run_id"], "as_of": r["run__as_of"], "segment": r["segment__label"],
+             **{k: r[k] for k in ("recency", "frequency", "monetary", "r_score", "f_score", "m_score", "rfm_score")}}
+            for r in rows]
