@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from enum import Enum
 
+from jobs.registry import all_kinds
+
 
 class Scope(str, Enum):
     EVENTS_WRITE = "events:write"
@@ -32,8 +34,6 @@ _PERMISSIONS: dict[Scope, frozenset[str]] = {
 
 
 def _job_kind_permissions() -> frozenset[str]:
-    from jobs.registry import all_kinds
-
     return frozenset(kind.permission for kind in all_kinds().values())
 
 

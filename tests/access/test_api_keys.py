@@ -159,3 +159,12 @@ def test_the_admin_creates_a_key_shows_its_secret_once_and_revokes_it(client):
 
     client.post("/admin/access/apikey/", {"action": "revoke", "_selected_action": [key.pk]})
     assert ApiKey.objects.get().revoked_at is not None
+
+
+def test_a_key_is_let_through_when_redis_does_not_answer(client, settings, caplog):
+    # given a Redis URL where nothing listens (the counter cannot be kept)
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"
+    key = make_api_key("catalog:write", rate_limit=1)
+    # when the key sends more than its limit, then every request is answered and the failure logged
+    assert [_post(client, "{ categories { id } }", key).status_code for _ in range(3)] == [200, 200, 200]
+    assert "rate limit not counted (Redis unavailable)" in caplog.text
