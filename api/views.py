@@ -15,6 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 from strawberry.django.views import GraphQLView
 
 from .graphiql import graphiql_html
+from .bearer import bearer_refusal, uses_bearer
 
 
 def _no_response(request):  # CsrfViewMiddleware needs a get_response; the view is called separately
@@ -27,9 +28,12 @@ _csrf = CsrfViewMiddleware(_no_response)
 @method_decorator(csrf_exempt, name="dispatch")
 class ShopGraphQLView(GraphQLView):
     def dispatch(self, request, *args, **kwargs):
+        refused = bearer_refusal(request)  # API keys and customer tokens: api/bearer.py
+        if refused is not None:
+            return refused
         if request.method == "GET" and "text/html" in request.headers.get("Accept", ""):
             get_token(request)  # GraphiQL's page: it sends the csrftoken cookie back as X-CSRFToken
-        elif settings.SESSION_COOKIE_NAME in request.COOKIES:
+        elif settings.SESSION_COOKIE_NAME in request.COOKIES and not uses_bearer(request):
             rejected = _csrf.process_view(request, None, (), {})
             if rejected is not None:
                 return rejected

@@ -33,7 +33,7 @@ from .bulk import EVENT_FIELDS, EventsOutcome, RowError, store_events, store_eve
 from .csv_rows import FileUnreadable, Screen, screened_chunks
 from .error_codes import CustomerErrorCode, IngestErrorCode
 from .hooks import EventsStored, events_stored
-from .models import Customer, ImportReport
+from .models import Customer, Event, ImportReport
 from .synthetic import SyntheticData, SyntheticSpec, generate
 
 logger = logging.getLogger(__name__)
@@ -496,3 +496,26 @@ def demo_load(*, path: Path | str, on_rows: Progress | None = None, force: bool 
                        "categories": len(cleaned.categories), "events_after_cleaning": len(cleaned.events)}
 
     return _run_report(ImportReport.Kind.DEMO, f"{DEMO_SOURCE} ({Path(path).name})", work), True
+
+
+@dataclass(frozen=True)
+class CustomerErased:
+    events: int
+    event_ids: list[int]
+    start: Any  # earliest and latest occurred_at of the deleted events (None when there were none)
+    end: Any
+    product_ids: frozenset[int]
+
+
+@transaction.atomic
+def customer_erase(*, customer_id: int) -> CustomerErased:
+    """Delete a customer and every event of theirs; what was deleted says which rollups to correct
+    (the caller does: behavior does not know analytics)."""
+    events = Event.objects.filter(customer_id=customer_id)
+    rows = list(events.values_list("id", "occurred_at", "product_id"))
+    events.delete()
+    Customer.objects.filter(pk=customer_id).delete()
+    moments = [row[1] for row in rows]
+    return CustomerErased(events=len(rows), event_ids=[row[0] for row in rows],
+                          start=min(moments) if moments else None, end=max(moments) if moments else None,
+                          product_ids=frozenset(row[2] for row in rows))

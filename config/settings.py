@@ -39,6 +39,8 @@ INSTALLED_APPS = [
     "analytics",
     "campaigns",  # issue 18: audiences from segments, picks, a holdout and measured lift
     "dashboard",  # /dashboard/: staff pages drawn from the GraphQL API (docs/dashboard.md)
+    "access",  # API keys and customer tokens (docs/security.md)
+    "privacy",  # a customer's export and erasure (docs/security.md)
 ]
 
 MIDDLEWARE = [
@@ -214,3 +216,8 @@ LOGGING = {
 # --- Dashboard (docs/dashboard.md) ----------------------------------------------------------------
 # The shop's currency (ISO 4217) for the dashboard's and admin's money figures; days are SHOP_TIME_ZONE's.
 SHOP_CURRENCY = env.str("SHOP_CURRENCY", default="GBP")
+# --- Access: API keys and customer tokens (docs/security.md) -----------------------------------------
+# Requests a minute per API key, unless the key sets its own limit (admin, `api_key create --rate-limit`).
+API_KEY_RATE_LIMIT = env.int("API_KEY_RATE_LIMIT", default=600)
+# How long a customer token (issued through an API key, handed to the shopper's browser) stays valid.
+CUSTOMER_TOKEN_MAX_AGE = env.int("CUSTOMER_TOKEN_MAX_AGE", default=15 * 60)

@@ -144,10 +144,12 @@ def submit_job(info: Info, *, kind: str, params: dict[str, Any] | Any) -> JobPay
 
 
 def _visible_jobs(info: Info):
-    """Staff with jobs.view_job see every job; other staff see the jobs they submitted."""
+    """Staff with jobs.view_job (or a key with jobs:run) see every job; other staff see the jobs they submitted."""
     user = _user(info)
     qs = Job.objects.all()
-    return qs if user.has_perm(VIEW_PERM) else qs.filter(submitted_by=user)
+    if user.has_perm(VIEW_PERM):
+        return qs
+    return qs.filter(submitted_by=user) if user.pk is not None else qs.none()
 
 
 @strawberry.type
