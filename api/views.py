@@ -14,6 +14,9 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
 from strawberry.django.views import GraphQLView
 
+from .budget import statement_time_budget
+from .http import GraphQLOverHTTP
+
 
 def _no_response(request):  # CsrfViewMiddleware needs a get_response; the view is called separately
     return None
@@ -23,7 +26,7 @@ _csrf = CsrfViewMiddleware(_no_response)
 
 
 @method_decorator(csrf_exempt, name="dispatch")
-class ShopGraphQLView(GraphQLView):
+class ShopGraphQLView(GraphQLOverHTTP, GraphQLView):
     def dispatch(self, request, *args, **kwargs):
         if request.method == "GET" and "text/html" in request.headers.get("Accept", ""):
             get_token(request)  # GraphiQL's page: it sends the csrftoken cookie back as X-CSRFToken
@@ -31,4 +34,5 @@ class ShopGraphQLView(GraphQLView):
             rejected = _csrf.process_view(request, None, (), {})
             if rejected is not None:
                 return rejected
-        return super().dispatch(request, *args, **kwargs)
+        with statement_time_budget(settings.GRAPHQL_STATEMENT_TIMEOUT_MS):
+            return super().dispatch(request, *args, **kwargs)

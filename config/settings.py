@@ -181,6 +181,20 @@ GRAPHQL_MAX_DEPTH = env.int("GRAPHQL_MAX_DEPTH", default=10)
 GRAPHQL_MAX_ALIASES = env.int("GRAPHQL_MAX_ALIASES", default=15)
 # The most rows a connection page may have (`first`/`last`), read per request (api/connections.py).
 GRAPHQL_MAX_PAGE_SIZE = env.int("GRAPHQL_MAX_PAGE_SIZE", default=100)
+# Hostile-query limits (api/guard.py, api/limits.py, docs/hardening.md): checked before anything runs.
+GRAPHQL_MAX_QUERY_LENGTH = env.int("GRAPHQL_MAX_QUERY_LENGTH", default=20_000)  # characters of query text
+GRAPHQL_MAX_TOKENS = env.int("GRAPHQL_MAX_TOKENS", default=2_000)
+GRAPHQL_MAX_COST = env.int("GRAPHQL_MAX_COST", default=20_000)  # fields, times the page sizes above them
+GRAPHQL_MAX_FIELDS = env.int("GRAPHQL_MAX_FIELDS", default=100)  # in one selection set, fragments expanded
+# Values in a request's variables (list items, object fields, scalars): ingestEvents' 5,000 events fit.
+GRAPHQL_MAX_VARIABLE_VALUES = env.int("GRAPHQL_MAX_VARIABLE_VALUES", default=100_000)
+GRAPHQL_DOCUMENT_CACHE_BYTES = env.int("GRAPHQL_DOCUMENT_CACHE_BYTES", default=64 * 1024 * 1024)
+GRAPHQL_STATEMENT_TIMEOUT_MS = env.int("GRAPHQL_STATEMENT_TIMEOUT_MS", default=10_000)  # PostgreSQL only
+# Schema discovery: introspection, the GraphiQL page and "Did you mean ...?" suggestions; on only in
+# development unless set (docs/hardening.md).
+GRAPHQL_INTROSPECTION = env.bool("GRAPHQL_INTROSPECTION", default=DEBUG)
+GRAPHQL_IDE = env.bool("GRAPHQL_IDE", default=DEBUG)
+GRAPHQL_SUGGESTIONS = env.bool("GRAPHQL_SUGGESTIONS", default=DEBUG)
 # The speed layer (api/fast, docs/performance.md); false runs strawberry's stock path, e.g. to upgrade it.
 GRAPHQL_FAST_PATH = env.bool("GRAPHQL_FAST_PATH", default=True)
 STRAWBERRY_DJANGO = {

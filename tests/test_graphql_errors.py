@@ -27,7 +27,7 @@ def _error(body: dict) -> tuple[str, str | None]:
 def test_a_value_error_from_below_is_masked(gql):
     with mock.patch("catalog.schema.Category.objects.all", side_effect=ValueError("secret internals")):
         body = gql("{ categories { name } }", expect_errors=True)
-    assert _error(body) == ("Unexpected error.", None)
+    assert _error(body) == ("Unexpected error.", "INTERNAL_ERROR")
 
 
 def test_analytics_refusals_carry_their_codes(analyst):
