@@ -67,6 +67,15 @@ class RequestRefused(Exception):
 class GraphQLOverHTTP:
     """A mixin for strawberry's Django GraphQLView (placed before it)."""
 
+    @property
+    def graphql_ide(self) -> str | None:
+        """GraphiQL only where GRAPHQL_IDE is on (development by default), read per request."""
+        return "graphiql" if settings.GRAPHQL_IDE else None
+
+    @graphql_ide.setter
+    def graphql_ide(self, value: str | None) -> None:
+        pass  # as_view(graphql_ide=...) is overruled by the setting
+
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
         try:
             return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]

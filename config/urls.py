@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -10,5 +9,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("segments/", include("segments.urls")),  # audience CSV exports (staff only)
     # CSRF is checked for requests with a session cookie (staff, GraphiQL), not for anonymous front ends.
-    path("graphql/", ShopGraphQLView.as_view(schema=schema, graphql_ide="graphiql" if settings.GRAPHQL_IDE else None)),
+    path("graphql/", ShopGraphQLView.as_view(schema=schema, graphql_ide="graphiql")),
 ]
