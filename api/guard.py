@@ -36,6 +36,9 @@ from .limits import QueryLimits, limit_errors
 AST_BYTES_PER_CHARACTER = 200
 _ENTRY_OVERHEAD = 1024
 _SUGGESTION = re.compile(r" Did you mean [^?]*\?")
+# strawberry's scalars (Date, DateTime, Decimal, UUID...) append the Python parser's exception text:
+# 'Value cannot represent a Date: "2024-13-45". month must be in 1..12'. The client gets the first part.
+_PARSER_TEXT = re.compile(r'(Value cannot represent an? \w+: ".*"\.) (?!Expected a string\.).*$', re.S)
 
 
 class BoundedCache:
@@ -165,13 +168,15 @@ def check_variables(variables: dict | None, max_values: int) -> None:
 
 def finish_errors(errors: list[GraphQLError], *, suggestions: bool) -> None:
     """Every error shown gets a code (those raised without one: permission checks, variables,
-    graphql-core's own refusals), and no suggestions when they are off (graphql-core's variable
-    coercion suggests enum values)."""
+    graphql-core's own refusals), no suggestions when they are off (graphql-core's variable coercion
+    suggests enum values), and no Python parser's text."""
     for error in errors:
         if not (error.extensions or {}).get("code"):
             error.extensions = {**(error.extensions or {}), "code": code_of(error)}
         if not suggestions and " Did you mean " in error.message:
             error.message = _SUGGESTION.sub("", error.message)
+        if "Value cannot represent a" in error.message:
+            error.message = _PARSER_TEXT.sub(r"\1", error.message)
 
 
 class QueryGuard(SchemaExtension):
