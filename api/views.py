@@ -15,6 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 from strawberry.django.views import GraphQLView
 
 from .budget import statement_time_budget
+from .graphiql import graphiql_html
 from .http import GraphQLOverHTTP
 
 
@@ -36,3 +37,7 @@ class ShopGraphQLView(GraphQLOverHTTP, GraphQLView):
                 return rejected
         with statement_time_budget(settings.GRAPHQL_STATEMENT_TIMEOUT_MS):
             return super().dispatch(request, *args, **kwargs)
+
+    @property
+    def graphql_ide_html(self) -> str:  # GraphiQL from our static files, not a CDN (api/graphiql.py)
+        return graphiql_html()
