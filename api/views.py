@@ -15,6 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 from strawberry.django.views import GraphQLView
 
 from .bearer import bearer_refusal, uses_bearer
+from .graphiql import graphiql_html
 
 
 def _no_response(request):  # CsrfViewMiddleware needs a get_response; the view is called separately
@@ -37,3 +38,7 @@ class ShopGraphQLView(GraphQLView):
             if rejected is not None:
                 return rejected
         return super().dispatch(request, *args, **kwargs)
+
+    @property
+    def graphql_ide_html(self) -> str:  # GraphiQL from our static files, not a CDN (api/graphiql.py)
+        return graphiql_html()
