@@ -15,7 +15,9 @@ from django.views.decorators.csrf import csrf_exempt
 from strawberry.django.views import GraphQLView
 
 from .bearer import bearer_refusal, uses_bearer
+from .budget import statement_time_budget
 from .graphiql import graphiql_html
+from .http import GraphQLOverHTTP
 
 
 def _no_response(request):  # CsrfViewMiddleware needs a get_response; the view is called separately
@@ -26,7 +28,7 @@ _csrf = CsrfViewMiddleware(_no_response)
 
 
 @method_decorator(csrf_exempt, name="dispatch")
-class ShopGraphQLView(GraphQLView):
+class ShopGraphQLView(GraphQLOverHTTP, GraphQLView):
     def dispatch(self, request, *args, **kwargs):
         refused = bearer_refusal(request)  # API keys and customer tokens: api/bearer.py
         if refused is not None:
@@ -37,7 +39,8 @@ class ShopGraphQLView(GraphQLView):
             rejected = _csrf.process_view(request, None, (), {})
             if rejected is not None:
                 return rejected
-        return super().dispatch(request, *args, **kwargs)
+        with statement_time_budget(settings.GRAPHQL_STATEMENT_TIMEOUT_MS):
+            return super().dispatch(request, *args, **kwargs)
 
     @property
     def graphql_ide_html(self) -> str:  # GraphiQL from our static files, not a CDN (api/graphiql.py)

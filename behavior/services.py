@@ -25,7 +25,8 @@ from django.db import DataError, connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from batching import BATCH_LIMIT, InvalidItem, UpsertOutcome, chunks, first_occurrences, text_field
+from batching import (BATCH_LIMIT, UNSTORABLE_MESSAGE, InvalidItem, UpsertOutcome, chunks, first_occurrences,
+                      text_field, unstorable_field)
 from batching.retry import lock_keys, retry_on_conflict
 from catalog.services import categories_upsert, products_upsert
 
@@ -65,15 +66,44 @@ def events_ingest(*, events: list[dict], limit: int = EVENTS_BATCH_LIMIT) -> Eve
         out.errors.append(RowError(-1, "events", IngestErrorCode.TOO_MANY_ITEMS.value,
                                    f"at most {limit} events per call; split the batch."))
         return out
-    if not events:
-        return EventsOutcome()
+    kept, positions, unstorable = _storable_events(events)
+    if not kept:
+        return _with_unstorable(EventsOutcome(), positions, unstorable)
+
     def store() -> EventsOutcome:
         with transaction.atomic():
-            outcome = store_events(events=events, max_errors=len(events))
+            outcome = store_events(events=kept, max_errors=len(kept))
             _events_stored(outcome, from_request=True)
         return outcome
 
-    return retry_on_conflict(store)
+    return _with_unstorable(retry_on_conflict(store), positions, unstorable)
+
+
+def _storable_events(events: list[dict]) -> tuple[list[dict], list[int], list[RowError]]:
+    """(the events the database can store, their positions in the batch, an error for each other one)."""
+    kept, positions, unstorable = [], [], []
+    for index, event in enumerate(events):
+        name = unstorable_field(event)
+        if name is None:
+            kept.append(event)
+            positions.append(index)
+        else:
+            unstorable.append(RowError(index, name, IngestErrorCode.INVALID_CHARACTERS.value,
+                                       UNSTORABLE_MESSAGE.format(field=name)))
+    return kept, positions, unstorable
+
+
+def _with_unstorable(outcome: EventsOutcome, positions: list[int], unstorable: list[RowError]) -> EventsOutcome:
+    """The outcome of the stored subset, its errors at their positions in the whole batch, plus the rest."""
+    if not unstorable:
+        return outcome
+    for error in outcome.errors:
+        if error.index >= 0:
+            error.index = positions[error.index]
+    outcome.errors = sorted([*outcome.errors, *unstorable], key=lambda e: e.index)
+    outcome.read += len(unstorable)
+    outcome.rejected[IngestErrorCode.INVALID_CHARACTERS.value] += len(unstorable)
+    return outcome
 
 
 # --- customers -------------------------------------------------------------------------------------

@@ -113,6 +113,12 @@ def _check_first(first: int) -> int:
     return first
 
 
+def _check_session_minutes(minutes: int) -> int:
+    if not 1 <= minutes <= selectors.MAX_SESSION_MINUTES:
+        raise ClientError(RecommenderErrorCode.SESSION_MINUTES_OUT_OF_RANGE,
+                          f"sessionMinutes must be from 1 to {selectors.MAX_SESSION_MINUTES}")
+    return minutes
+
 def _readable_customer(info: Info, external_id: str | None) -> str | None:
     """The customer whose history this caller may use, else None: an unprivileged caller is answered as for
     an unknown customer (nothing looked up, so neither the answer nor its timing says whether the id exists)."""
@@ -122,13 +128,6 @@ def _readable_customer(info: Info, external_id: str | None) -> str | None:
     if may_name_customer(user, external_id) or is_staff_with_perm(user, "behavior.view_customer"):
         return external_id
     return None
-
-
-def _check_session_minutes(minutes: int) -> int:
-    if not 1 <= minutes <= selectors.MAX_SESSION_MINUTES:
-        raise ClientError(RecommenderErrorCode.SESSION_MINUTES_OUT_OF_RANGE,
-                          f"sessionMinutes must be from 1 to {selectors.MAX_SESSION_MINUTES}")
-    return minutes
 
 
 def _items(rows: list[selectors.Recommendation]) -> list[RecommendedProductType]:

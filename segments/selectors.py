@@ -198,7 +198,6 @@ def segment_scatter(*, run_id: int | None = None, limit: int = 2000) -> tuple[in
     rows = memberships.order_by("id").values_list("segment_id", "recency", "frequency", "monetary")[:limit]
     return total, list(rows)
 
-
 def customer_memberships_export(*, customer_id: int) -> list[dict]:
     """The customer's segment and RFM in every stored run, newest run first (a customer's data export)."""
     rows = (SegmentMembership.objects.filter(customer_id=customer_id).order_by("-run_id")
