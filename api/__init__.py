@@ -4,8 +4,8 @@
   rule for which errors a client may read; every other error is masked.
 - `ids`: database ids from ID arguments (plain or Relay global ids).
 - `payloads`: a service's rejected items as the app's typed payload errors.
-- `permissions`: `staff_with_perm`, the one rule for "staff with permission P", as field extensions
-  and as a check in code.
+- `permissions`: `staff_with_perm`, the one rule for "staff (or an API key whose scopes grant it) with
+  permission P", as field extensions and as a check in code.
 - `connections`: list connections capped at `GRAPHQL_MAX_PAGE_SIZE`; `totalCount` by `COUNT(*)`.
 - `limits`: what one request may ask for (depth, aliases, cost, fields per selection), measured in
   one pass with each fragment once.
@@ -20,4 +20,5 @@
 - `fast`: the speed layer (docs/performance.md). It relies on internals of strawberry,
   strawberry-django and graphql-core; `GRAPHQL_FAST_PATH=false` runs the stock path without it.
 - `views`: the HTTP endpoint (CSRF where a session could be abused).
+- `bearer`: `Authorization: Bearer` (API keys, customer tokens: access/) as the request's user.
 """

@@ -44,7 +44,9 @@ class CampaignPickType:
 
 @strawberry_django.type(CampaignMember, name="CampaignMember")
 class CampaignMemberType(relay.Node):
-    customer: CustomerType
+    customer: CustomerType | None = strawberry_django.field(
+        description="The customer's record (needs behavior.view_customer, as the customers field).",
+        extensions=staff_with_perm("behavior.view_customer"))
     group: GroupEnum
     picks: list[CampaignPickType] = strawberry_django.field(description="Frozen at launch, best first.")
 
@@ -83,8 +85,9 @@ class CampaignType(relay.Node):
     def segmentation_run_id(self) -> strawberry.ID:
         return strawberry.ID(str(self.run_id))  # type: ignore[attr-defined]
 
-    @strawberry_django.connection(CappedListConnection[CampaignMemberType],
-                                  description="Members (all, or one group), in launch order.")
+    @strawberry_django.connection(CappedListConnection[CampaignMemberType], extensions=staff_with_perm(EXPORT),
+                                  description="Members (all, or one group), in launch order: the audience (needs "
+                                              "campaigns.export_campaign, as campaignTreatment).")
     def members(self, group: GroupEnum | None = None) -> list[CampaignMember]:
         value = group.value if group is not None else None
         return selectors.campaign_members(campaign_id=self.pk, group=value)  # type: ignore[attr-defined,return-value]

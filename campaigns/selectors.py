@@ -207,3 +207,13 @@ def launch_job(*, campaign_id: int) -> Job | None:
 def launch_job_active(*, campaign_id: int) -> bool:
     return Job.objects.filter(kind="campaigns.launch", params__campaign_id=campaign_id,
                               status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).exists()
+
+
+def customer_campaigns_export(*, customer_id: int) -> list[dict]:
+    """The customer's campaign memberships, oldest campaign first: group and frozen picks (a data export)."""
+    members = (CampaignMember.objects.filter(customer_id=customer_id).select_related("campaign")
+               .prefetch_related("picks__product").order_by("campaign_id"))
+    return [{"campaign_id": m.campaign_id, "campaign": m.campaign.name, "status": m.campaign.status,
+             "offer": m.campaign.offer, "group": m.group,
+             "picks": [pick.product.sku for pick in sorted(m.picks.all(), key=lambda pick: pick.rank)]}
+            for m in members]

@@ -22,7 +22,7 @@ from catalog.models import Category
 from segments.models import RunStatus, Segment
 
 from .error_codes import CampaignError, CampaignErrorCode
-from .models import MAX_HOLDOUT, MAX_PICKS, Campaign, CampaignStatus, Goal, PicksFrom
+from .models import MAX_HOLDOUT, MAX_PICKS, Campaign, CampaignMember, CampaignStatus, Goal, PicksFrom
 from .rules import AudienceRules, rules_parse
 from .selectors import audience, pre_period_days
 
@@ -264,3 +264,14 @@ def demo_campaign() -> Campaign | None:
         ends_at=ends_at, holdout_share=0.2, seed=2024, offer="10% off"))
     campaign_launch(campaign_id=campaign.pk)
     return results_compute(campaign_id=campaign.pk)
+
+
+def customer_members_delete(*, customer_id: int) -> list[int]:
+    """Remove a customer from every campaign (their membership and picks; returns the membership ids) and
+    ask for each campaign's results to be recomputed without them."""
+    members = CampaignMember.objects.filter(customer_id=customer_id)
+    rows = list(members.values_list("id", "campaign_id"))
+    members.delete()
+    for campaign_id in sorted({campaign for _, campaign in rows}):
+        results_request(campaign_id=campaign_id)
+    return [member for member, _ in rows]

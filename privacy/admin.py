@@ -7,7 +7,7 @@ from .models import Erasure
 class ErasureAdmin(admin.ModelAdmin):
     """The record of erasures, read-only (erase with `eraseCustomer` or `manage.py erase_customer`)."""
 
-    list_display = ("subject", "erased_at", "times", "events", "memberships", "artifacts", "admin_log_entries")
+    list_display = ("subject", "erased_at", "times", "events", "memberships", "campaign_memberships", "artifacts", "admin_log_entries")
     readonly_fields = list_display
 
     def has_add_permission(self, request) -> bool:

@@ -10,7 +10,8 @@ class Erasure(models.Model):
     erased_at = models.DateTimeField()
     times = models.PositiveIntegerField(default=1, help_text="Erasures of this id (the same id may come back).")
     events = models.PositiveIntegerField(default=0)
-    memberships = models.PositiveIntegerField(default=0)
+    memberships = models.PositiveIntegerField(default=0, help_text="Segment memberships.")
+    campaign_memberships = models.PositiveIntegerField(default=0)
     artifacts = models.PositiveIntegerField(default=0, help_text="Recommender model files rewritten.")
     admin_log_entries = models.PositiveIntegerField(default=0)
 

@@ -23,7 +23,8 @@ class ErasureType:
     erased_at: datetime
     times: int
     events: int
-    memberships: int
+    memberships: int = strawberry.field(description="Segment memberships (one per stored segmentation run).")
+    campaign_memberships: int
     artifacts: int = strawberry.field(description="Recommender model files rewritten without the customer.")
     admin_log_entries: int
 

@@ -16,6 +16,8 @@ from batching import chunks
 from behavior.models import Customer, Event
 from behavior.selectors import customer_by_external_id
 from behavior.services import customer_erase as behavior_customer_erase
+from campaigns.models import CampaignMember
+from campaigns.services import customer_members_delete
 from recommender.services import customer_forget
 from segments.models import SegmentMembership
 from segments.services import customer_memberships_delete
@@ -57,12 +59,15 @@ def customer_erase(*, external_id: str) -> Erasure:
     artifacts = customer_forget(customer_id=customer.pk)
     with transaction.atomic():
         membership_ids = customer_memberships_delete(customer_id=customer.pk)
+        campaign_member_ids = customer_members_delete(customer_id=customer.pk)
         erased = behavior_customer_erase(customer_id=customer.pk)
         log_entries = (_admin_log_delete(Customer, [customer.pk]) + _admin_log_delete(Event, erased.event_ids)
-                       + _admin_log_delete(SegmentMembership, membership_ids))
+                       + _admin_log_delete(SegmentMembership, membership_ids)
+                       + _admin_log_delete(CampaignMember, campaign_member_ids))
         if erased.start is not None:
             rollups_refresh(start=erased.start, end=erased.end, product_ids=erased.product_ids)
-        counts = {"events": erased.events, "memberships": len(membership_ids), "artifacts": artifacts,
+        counts = {"events": erased.events, "memberships": len(membership_ids),
+                  "campaign_memberships": len(campaign_member_ids), "artifacts": artifacts,
                   "admin_log_entries": log_entries}
         erasure = Erasure.objects.select_for_update().filter(subject=subject).first()
         if erasure is None:

@@ -23,7 +23,8 @@ from tests.segments.conftest import plant_customers
 
 START = datetime(2025, 1, 6, tzinfo=ZoneInfo("UTC"))
 END = START + timedelta(days=28)
-CAMPAIGN_PERMS = ("campaigns.view_campaign", "campaigns.change_campaign", "jobs.view_job")
+CAMPAIGN_PERMS = ("campaigns.view_campaign", "campaigns.change_campaign", "jobs.view_job",
+                  "campaigns.export_campaign", "behavior.view_customer")  # members and their customers
 
 
 @dataclass

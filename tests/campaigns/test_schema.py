@@ -172,7 +172,8 @@ def test_the_treatment_connection_lists_members_with_picks(shop, client):
 
     campaign = draft(shop)
     campaign_launch(campaign_id=campaign.pk)
-    exporter = GraphQLClient(client, make_staff("exporter", perms=("campaigns.export_campaign",)))
+    exporter = GraphQLClient(client, make_staff("exporter", perms=("campaigns.export_campaign",
+                                                                    "behavior.view_customer")))
     body = exporter("""query($id: ID!) { campaignTreatment(id: $id, first: 3) { totalCount edges { node {
         group customer { externalId } picks { product { sku } rank } } } } }""", {"id": str(campaign.pk)})
     page = body["data"]["campaignTreatment"]

@@ -5,6 +5,7 @@ recorded without personal data, idempotently."""
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 
 import pytest
 from django.contrib.admin.models import ADDITION, LogEntry
@@ -14,6 +15,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from analytics.services import rollups_rebuild
+from campaigns.launching import campaign_launch
+from campaigns.models import CampaignMember
+from campaigns.services import CampaignSpec, campaign_create
 from behavior.models import Customer, Event
 from jobs.models import JobStatus
 from jobs.services import job_execute, job_submit
@@ -45,6 +49,13 @@ def held(settings):
     segmented = job_execute(job_id=job_submit(kind="segments.run", params={"k": 3}).pk)
     assert segmented.status == JobStatus.SUCCEEDED, segmented.error_message
     customer = shop.customers[3]
+    # a launched campaign on the customer's segment
+    segment = SegmentMembership.objects.get(customer=customer).segment
+    starts = Event.objects.order_by("-occurred_at").first().occurred_at + timedelta(days=1)
+    campaign = campaign_create(spec=CampaignSpec(name="Spring", segment_ids=[segment.pk], starts_at=starts,
+                                                 ends_at=starts + timedelta(days=14), seed=1, picks=2))
+    campaign_launch(campaign_id=campaign.pk)
+    assert CampaignMember.objects.filter(campaign=campaign, customer=customer).exists()
     LogEntry.objects.create(user=make_staff("editor"), content_type=ContentType.objects.get_for_model(Customer),
                             object_id=str(customer.pk), object_repr=customer.external_id, action_flag=ADDITION)
     yield customer
@@ -63,6 +74,10 @@ def test_the_export_holds_profile_events_segments_and_models(held):
         Event.objects.filter(customer=held).values_list("product__sku", flat=True))
     assert [s["segment"] for s in export["segments"]] == [
         SegmentMembership.objects.get(customer=held).segment.label]
+    member = CampaignMember.objects.get(customer=held)
+    assert export["campaigns"] == [{"campaign_id": member.campaign_id, "campaign": "Spring", "status": "LAUNCHED",
+                                    "offer": "", "group": member.group,
+                                    "picks": [p.product.sku for p in member.picks.order_by("rank")]}]
     assert export["recommender"]["model_versions_with_embedding"] == _versions_holding(held.pk) != []
     assert customer_export(external_id="nobody") is None
 
@@ -78,6 +93,7 @@ def test_erasure_removes_the_customer_everywhere(held):
     # rows: the customer, their events and memberships, the admin log entry about them
     assert not Customer.objects.filter(pk=pk).exists() and not Event.objects.filter(customer_id=pk).exists()
     assert not SegmentMembership.objects.filter(customer_id=pk).exists()
+    assert not CampaignMember.objects.filter(customer_id=pk).exists()
     assert not LogEntry.objects.filter(object_repr=external_id).exists()
     # rollups: as if rebuilt from the remaining events
     after = snapshot()
@@ -88,8 +104,8 @@ def test_erasure_removes_the_customer_everywhere(held):
     assert not any(default_storage.exists(path) for path in old_files)
     assert serving.loaded_model() is not None and pk not in serving.loaded_model().user_ids
     # the record: counts and a keyed hash, never the id
-    assert (erasure.events, erasure.memberships, erasure.artifacts, erasure.admin_log_entries, erasure.times) == (
-        events, 1, 2, 1, 1)
+    assert (erasure.events, erasure.memberships, erasure.campaign_memberships, erasure.artifacts,
+            erasure.admin_log_entries, erasure.times) == (events, 1, 1, 2, 1, 1)
     assert erasure.subject == subject_hash(external_id) and external_id not in erasure.subject
     assert customer_export(external_id=external_id) is None
 
