@@ -22,6 +22,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from celery import Celery
 from django.conf import settings
 
 BASE_DIR = Path(settings.BASE_DIR)
@@ -73,16 +74,15 @@ class Worker:
         return self.name.replace("%h", socket.gethostname())
 
     def wait_ready(self, timeout: float = STARTUP_TIMEOUT) -> None:
-        from config.celery import app
-
         deadline = time.monotonic() + timeout
-        # Pinged through the worker's own broker (a drill may point it at a private Redis).
-        with app.connection_for_write(self.broker_url) as conn:
-            while time.monotonic() < deadline:
-                if self.proc.poll() is not None:
-                    raise RuntimeError(f"the worker exited with {self.proc.returncode}:\n{self.output()}")
-                if app.control.ping(destination=[self.hostname], timeout=0.5, connection=conn):
-                    return
+        # Pinged through the worker's own broker (a drill may point it at a private Redis) by an app of its own:
+        # the project app's control messages go through its producer pool, bound to the broker it first used.
+        pinger = Celery("ping", broker=self.broker_url, set_as_current=False)
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"the worker exited with {self.proc.returncode}:\n{self.output()}")
+            if pinger.control.ping(destination=[self.hostname], timeout=0.5):
+                return
         raise RuntimeError(f"the worker did not answer within {timeout} s:\n{self.output()}")
 
     def output(self) -> str:
