@@ -37,11 +37,14 @@ INSTALLED_APPS = [
     "segments",
     "forecasting",
     "analytics",
+    "campaigns",  # issue 18: audiences from segments, picks, a holdout and measured lift
     "dashboard",  # /dashboard/: staff pages drawn from the GraphQL API (docs/dashboard.md)
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files (the admin's, GraphiQL's, the dashboard's) straight from the app server: no CDN, no nginx.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -76,6 +79,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The covering indexes' INCLUDE columns are a PostgreSQL speed-up; SQLite ignores them, and says so.
     SILENCED_SYSTEM_CHECKS = ["models.W040"]
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+# A persistent connection is checked before a request reuses it: after a database restart the first request
+# of each app-server worker gets a fresh connection instead of an error.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -90,6 +96,7 @@ TIME_ZONE = SHOP_TIME_ZONE
 USE_I18N = False
 
 STATIC_URL = "static/"
+STATIC_ROOT = env.path("STATIC_ROOT", default=str(VAR_DIR / "static"))  # scripts/serve runs collectstatic
 STATIC_ROOT = VAR_DIR / "static"
 # static/vendor/: the front-end bundles npm installs (scripts/setup -> scripts/vendor_static), not in git.
 STATICFILES_DIRS = [BASE_DIR / "static"]

@@ -51,6 +51,7 @@ class JobResult:
     result_type: str = ""
     result_id: int | None = None
     message: str = "done"
+    result_code: str = ""  # how it came out, for clients to branch on (Job.result_code)
 
 
 @dataclass

@@ -63,6 +63,11 @@ class JobType(relay.Node):
     attempts: auto
     cancel_requested: auto
 
+    @strawberry_django.field(only=["result_code"], description="How a finished run came out, as a code to branch "
+                                                                "on (each job kind documents its codes); null if none.")
+    def result_code(self) -> str | None:
+        return self.result_code or None  # type: ignore[attr-defined]
+
     @strawberry_django.field(only=["id"], description="The database id (`job(id:)` takes it or the global id).")
     def pk(self) -> int:
         return self.pk  # type: ignore[attr-defined]

@@ -240,6 +240,7 @@ def job_execute(
             message=result.message,
             result_type=result.result_type,
             result_id=result.result_id,
+            result_code=result.result_code,
         )
     finally:
         if beat:

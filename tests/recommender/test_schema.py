@@ -84,6 +84,10 @@ def test_staff_train_through_the_mutation(shop, client, django_capture_on_commit
     version = ModelVersion.objects.get()
     assert version.params["components"] == 16 and version.params["epochs"] == 12
     assert version.is_active
+    # the job says how the gate came out, as a code and the version's verdict
+    job = staff("query($id: ID!) { job(id: $id) { status resultCode } }", {"id": payload["job"]["pk"]})["data"]["job"]
+    assert job == {"status": "SUCCEEDED",
+                   "resultCode": "ACTIVATED" if version.gate == "PASSED" else "ACTIVATED_NOT_WORSE"}
     invalid = staff(TRAIN, {"input": {"learningRate": 5.0}})["data"]["trainRecommender"]
     assert invalid["errors"][0]["code"] == "INVALID" and invalid["errors"][0]["field"] == "learningRate"
 
