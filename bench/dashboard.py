@@ -30,17 +30,19 @@ from django.contrib.auth import get_user_model
 
 GOAL_FCP_MS = 1000
 GOAL_READY_MS = 2000
-PAGES = {"overview": "/dashboard/", "segments": "/dashboard/segments/", "models": "/dashboard/models/"}
+PAGES = {"overview": "/dashboard/", "segments": "/dashboard/segments/", "models": "/dashboard/models/",
+         "campaigns": "/dashboard/campaigns/"}
 FCP_JS = "() => (performance.getEntriesByName('first-contentful-paint')[0] || {}).startTime || null"
 
 
 def prepare(synthetic: bool) -> None:
-    from demo.services import demo_data_ensure, model_jobs_ensure
+    from demo.services import demo_campaign_ensure, demo_data_ensure, model_jobs_ensure
 
     path = Path("/nonexistent") if synthetic else Path(settings.DEMO_DATA_PATH)
     started = time.perf_counter()
     demo_data_ensure(path=path, say=print)
     model_jobs_ensure(say=print)
+    demo_campaign_ensure(say=print)
     user, _ = get_user_model().objects.get_or_create(username="bench-staff", defaults={"is_staff": True,
                                                                                       "is_superuser": True})
     user.set_password("bench")

@@ -20,7 +20,8 @@ DERIVED = {
     "forecasting": {"forecastrun", "forecastseries"},
 }
 DERIVED_HEADING = "Derived data (read-only: computed by jobs)"
-JOB_PAGES = {"recommender": "dashboard:models", "forecasting": "dashboard:models", "segments": "dashboard:segments"}
+JOB_PAGES = {"recommender": "dashboard:models", "forecasting": "dashboard:models", "segments": "dashboard:segments",
+             "campaigns": "dashboard:campaigns"}
 
 
 def is_derived(model) -> bool:
@@ -36,6 +37,8 @@ def dashboard_url(obj) -> str | None:
         return reverse("dashboard:segments") + f"?run={obj.run_id}"
     if label in ("recommender.modelversion", "forecasting.forecastrun"):
         return reverse("dashboard:models")
+    if label == "campaigns.campaign":
+        return reverse("dashboard:campaigns") + f"?campaign={obj.pk}"
     if label == "jobs.job":
         page = JOB_PAGES.get(obj.kind.split(".")[0])
         return reverse(page) if page else None
@@ -65,7 +68,7 @@ class ShopAdminSite(admin.AdminSite):
             if is_derived(model):
                 chosen = _read_only(chosen)
             if model._meta.label_lower in ("segments.segmentationrun", "segments.segment", "recommender.modelversion",
-                                           "forecasting.forecastrun", "jobs.job"):
+                                           "forecasting.forecastrun", "jobs.job", "campaigns.campaign"):
                 chosen = type(chosen.__name__, (chosen,), {"view_on_site": staticmethod(dashboard_url),
                                                            "__module__": chosen.__module__})
             super().register(model, chosen, **options)

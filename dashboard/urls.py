@@ -7,4 +7,5 @@ urlpatterns = [
     path("", views.overview, name="overview"),
     path("segments/", views.segments, name="segments"),
     path("models/", views.models, name="models"),
+    path("campaigns/", views.campaigns, name="campaigns"),
 ]

@@ -30,8 +30,10 @@ PERMISSIONS = {
     "runSegmentation": "segments.add_segmentationrun",
     "models": "recommender.view_modelversion",
     "trainRecommender": "recommender.add_modelversion",
+    "campaigns": "campaigns.view_campaign",
+    "exportCampaign": "campaigns.export_campaign",
 }
-PAGES = [("overview", "Overview"), ("segments", "Segments"), ("models", "Models")]
+PAGES = [("overview", "Overview"), ("segments", "Segments"), ("models", "Models"), ("campaigns", "Campaigns")]
 
 
 def page_config(request, page: str) -> dict:
@@ -70,3 +72,9 @@ def segments(request):
 @ensure_csrf_cookie  # the page's script sends it back as X-CSRFToken with the session cookie
 def models(request):
     return _page(request, "models")
+
+
+@staff_member_required
+@ensure_csrf_cookie
+def campaigns(request):
+    return _page(request, "campaigns")

@@ -186,8 +186,9 @@ class Query:
                       extensions=staff_with_perm(VIEW))
     def segment_scatter(self, run_id: strawberry.ID | None = None, limit: int = 2000) -> SegmentScatterType:
         run_pk = database_id(run_id) if run_id is not None else None
-        total, rows = selectors.segment_scatter(run_id=run_pk if run_id is None or run_pk is not None else -1,
-                                                limit=max(1, min(limit, 5000)))
+        if run_id is not None and run_pk is None:
+            return SegmentScatterType(total=0, sampled=False, points=[])
+        total, rows = selectors.segment_scatter(run_id=run_pk, limit=max(1, min(limit, 5000)))
         points = [SegmentPointType(segment_id=strawberry.ID(str(segment)), recency=recency, frequency=frequency,
                                    monetary=monetary) for segment, recency, frequency, monetary in rows]
         return SegmentScatterType(total=total, sampled=len(points) < total, points=points)

@@ -12,7 +12,8 @@ CHROMIUM_FLAGS = [
     "--disable-component-update", "--disable-sync", "--disable-default-apps",
 ]
 READY = "body[data-ready=true]"
-PAGES = {"overview": "/dashboard/", "segments": "/dashboard/segments/", "models": "/dashboard/models/"}
+PAGES = {"overview": "/dashboard/", "segments": "/dashboard/segments/", "models": "/dashboard/models/",
+         "campaigns": "/dashboard/campaigns/"}
 
 
 def chromium_path() -> str:
@@ -43,11 +44,13 @@ def foreign_requests(urls: list[str], base_url: str) -> list[str]:
 
 
 def build_shop(*, customers: int = 300, products: int = 60, days: int = 365, seed: int = 7) -> None:
-    """A demo-like shop: a seeded synthetic year of events, then one run of every model job (in-process)."""
+    """A demo-like shop: a seeded synthetic year of events, one run of every model job (in-process) and the
+    demo's recorded campaign, launched and measured."""
     from behavior.services import synthetic_load
     from behavior.synthetic import SyntheticSpec
-    from demo.services import model_jobs_ensure
+    from demo.services import demo_campaign_ensure, model_jobs_ensure
 
     synthetic_load(spec=SyntheticSpec(seed=seed, customers=customers, products=products, days=days,
                                       events_per_customer=20))
     model_jobs_ensure(say=lambda line: None)
+    demo_campaign_ensure(say=lambda line: None)

@@ -16,6 +16,7 @@ import pytest
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
+from django.db import connections
 
 from tests.conftest import REQUIRE_SERVICES, browser_available, make_staff
 from tests.dashboard.browser import build_shop, launch
@@ -40,6 +41,9 @@ def browser(shop_server):
         chromium = launch(playwright)
         yield chromium
         chromium.close()
+        # While Playwright runs, Django sees another context in this thread and opened the tests' own
+        # connection in it: closed here, in that context, or the test database could not be dropped.
+        connections.close_all()
 
 
 @pytest.fixture(scope="module")

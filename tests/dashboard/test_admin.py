@@ -6,6 +6,7 @@ import pytest
 from django.apps import apps
 from django.contrib import admin
 
+from campaigns.models import Campaign
 from dashboard import formats
 from dashboard.admin_site import DERIVED, DERIVED_HEADING, ShopAdminSite, dashboard_url
 from jobs.models import Job
@@ -71,6 +72,7 @@ def test_runs_versions_and_jobs_link_to_their_dashboard_page(superuser_client):
     assert dashboard_url(run) == f"/dashboard/segments/?run={run.pk}"
     assert dashboard_url(Job(kind="recommender.train")) == "/dashboard/models/"
     assert dashboard_url(Job(kind="jobs.selfcheck")) is None
+    assert dashboard_url(Campaign(pk=7)) == "/dashboard/campaigns/?campaign=7"
     page = superuser_client.get(f"/admin/segments/segmentationrun/{run.pk}/change/").content.decode()
     assert f'href="/dashboard/segments/?run={run.pk}"' in page
 

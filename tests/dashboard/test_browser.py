@@ -177,3 +177,14 @@ def forget_published_jobs() -> None:
         import redis
 
         redis.Redis.from_url(settings.REDIS_URL).delete("ml")
+
+
+def test_campaign_groups_equal_the_campaign_results(analyst_page, shop_server):
+    open_and_wait(analyst_page, shop_server + "/dashboard/campaigns/")
+    campaign = graphql(analyst_page, "{ campaigns(first: 1) { edges { node { pk } } } }")["data"]["campaigns"]["edges"][0]["node"]
+    groups = graphql(analyst_page, "query ($id: ID!) { campaignResults(id: $id) { groups { group members conversionRate } } }",
+                     {"id": str(campaign["pk"])})["data"]["campaignResults"]["groups"]
+    shown = dict(analyst_page.eval_on_selector_all("[data-group]", "nodes => nodes.map(n => [n.dataset.group, n.textContent])"))
+    assert sum(g["members"] for g in groups) > 0
+    assert shown == {g["group"]: f"{count(g['members'])} members · {percent(g['conversionRate'])} converted" for g in groups}
+    assert analyst_page.input_value("#f-campaign") == ""  # the newest, by default

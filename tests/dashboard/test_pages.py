@@ -16,6 +16,7 @@ from tests.conftest import make_staff
 ROOT = Path(settings.BASE_DIR)
 
 
+@pytest.mark.django_db  # the endpoint looks up API keys and times its statements on the database
 def test_graphiql_page_loads_nothing_from_outside(client, settings):
     settings.GRAPHQL_IDE = True  # development's default (off in production: docs/hardening.md)
     page = client.get("/graphql/", HTTP_ACCEPT="text/html").content.decode()
