@@ -14,6 +14,8 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
 from strawberry.django.views import GraphQLView
 
+from .graphiql import graphiql_html
+
 
 def _no_response(request):  # CsrfViewMiddleware needs a get_response; the view is called separately
     return None
@@ -32,3 +34,7 @@ class ShopGraphQLView(GraphQLView):
             if rejected is not None:
                 return rejected
         return super().dispatch(request, *args, **kwargs)
+
+    @property
+    def graphql_ide_html(self) -> str:  # GraphiQL from our static files, not a CDN (api/graphiql.py)
+        return graphiql_html()

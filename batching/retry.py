@@ -63,15 +63,21 @@ def is_retryable(exc: BaseException) -> bool:
     return sqlstate(exc) in _CONFLICTS or is_connection_lost(exc)
 
 
+LOCK_BUCKETS = 256  # keys share this many advisory locks per namespace (the lock table is small)
+
+
 def lock_keys(namespace: int, keys: list[str]) -> None:
-    """Takes a transaction-scoped advisory lock per key (PostgreSQL; elsewhere writers are serialised
-    anyway), in one order for everyone: two upserts sharing keys then run one after the other, so neither
-    inserts a key the other has just read as absent. ``namespace`` tells tables apart."""
+    """Takes transaction-scoped advisory locks covering ``keys`` (PostgreSQL; elsewhere writers are
+    serialised anyway), in one order for everyone: two upserts sharing keys then run one after the other,
+    so neither inserts a key the other has just read as absent. Keys are hashed into ``LOCK_BUCKETS``
+    locks, so that a bulk import of a million keys holds at most that many (unrelated keys in one bucket
+    only wait for each other). ``namespace`` tells tables apart."""
     if connection.vendor != "postgresql" or not keys:
         return
     with connection.cursor() as cur:
-        cur.execute("SELECT count(pg_advisory_xact_lock(%s, h)) FROM "
-                    "(SELECT DISTINCT hashtext(k) AS h FROM unnest(%s::text[]) k ORDER BY 1) s", [namespace, keys])
+        cur.execute("SELECT count(pg_advisory_xact_lock(%s, b)) FROM "
+                    "(SELECT DISTINCT hashtext(k) & %s AS b FROM unnest(%s::text[]) k ORDER BY 1) s",
+                    [namespace, LOCK_BUCKETS - 1, keys])
 
 
 def retry_on_conflict(fn: Callable[[], T], *, attempts: int | None = None, unique_violation: bool = False,

@@ -10,7 +10,9 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import logging
 import os
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -18,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from django.db import transaction
+import psycopg
+from django.db import DataError, connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -27,10 +30,13 @@ from batching.retry import lock_keys, retry_on_conflict
 from catalog.services import categories_upsert, products_upsert
 
 from .bulk import EVENT_FIELDS, EventsOutcome, RowError, store_events, store_events_csv
+from .csv_rows import FileUnreadable, Screen, screened_chunks
 from .error_codes import CustomerErrorCode, IngestErrorCode
 from .hooks import EventsStored, events_stored
 from .models import Customer, ImportReport
 from .synthetic import SyntheticData, SyntheticSpec, generate
+
+logger = logging.getLogger(__name__)
 
 EVENTS_BATCH_LIMIT = 5000
 FRAME_CHUNK_ROWS = 200_000
@@ -222,18 +228,84 @@ def _file_header(path: Path) -> list[str]:
 
 
 def events_import_csv(*, path: Path | str, on_bytes: Progress | None = None) -> ImportReport:
-    """Import an events CSV (plain or gzip) whose header names columns among EVENT_FIELDS."""
+    """Import an events CSV (plain or gzip) whose header names columns among EVENT_FIELDS.
+
+    On PostgreSQL the file is first streamed straight into COPY (the fast path). If that fails on the
+    file's form (a malformed line, a bad encoding, a NUL, a truncated gzip), the attempt is rolled back and
+    the file is read again through ``behavior.csv_rows``, which rejects each bad row with a code and
+    stores the good ones. SQLite always takes the screened path."""
     path = Path(path)
 
     def work(tally: _Tally) -> None:
-        columns = _file_header(path)
-        outcome = store_events_csv(columns=columns, chunks=_open_bytes(path, on_bytes), header=True,
-                                   max_errors=REPORT_SAMPLE_ERRORS)
-        tally.add_events(outcome)
+        outcome = None
+        if connection.vendor == "postgresql":
+            outcome = _events_copy_fast(path, on_bytes)
+        if outcome is None:
+            outcome = _events_screened(path, on_bytes, tally)
+        else:
+            tally.add_events(outcome)
         tally.notes["customers_created"] = outcome.customers_created
         _events_stored(outcome)
 
     return _run_report(ImportReport.Kind.EVENTS, str(path), work)
+
+
+# What a file that is not clean CSV in UTF-8 raises on the fast path.
+_FILE_FORM_ERRORS = (DataError, psycopg.DataError, UnicodeDecodeError, EOFError, zlib.error, gzip.BadGzipFile, csv.Error)
+
+
+def _events_copy_fast(path: Path, on_bytes: Progress | None) -> EventsOutcome | None:
+    """The whole file through COPY in a savepoint; None when its form needs the screened path."""
+    try:
+        columns = _file_header(path)
+    except _FILE_FORM_ERRORS:
+        return None
+    if not columns:
+        return None
+    _import_columns(columns)  # a header naming no product_sku fails here, as on the screened path
+    try:
+        with transaction.atomic():
+            return store_events_csv(columns=columns, chunks=_open_bytes(path, on_bytes), header=True,
+                                    max_errors=REPORT_SAMPLE_ERRORS)
+    except _FILE_FORM_ERRORS as exc:
+        logger.info("%s: not clean CSV (%s); importing it row by row", path, type(exc).__name__)
+        return None
+
+
+def _events_screened(path: Path, on_bytes: Progress | None, tally: _Tally) -> EventsOutcome:
+    screen = Screen()
+    chunks = screened_chunks(path, screen, on_bytes)
+    first = next(chunks, b"")  # reads the header (FileUnreadable when there is none)
+    outcome = store_events_csv(columns=_import_columns(screen.header), chunks=_prepend(first, chunks),
+                               header=False, max_errors=REPORT_SAMPLE_ERRORS)
+    for error in outcome.errors:
+        error.index = screen.rows[error.index] - 1
+    tally.add_events(outcome)
+    tally.read += len(screen.rejected)
+    for row, code, message in screen.rejected:
+        tally.rejected[code] += 1
+        tally.sample(row, "row", code, message)
+    tally.samples.sort(key=lambda s: s["row"])
+    if screen.truncated:
+        tally.notes["truncated"] = screen.truncated
+    return outcome
+
+
+def _prepend(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
+    if first:
+        yield first
+    yield from rest
+
+
+def _import_columns(header: list[str]) -> list[str]:
+    """The header's columns, or a FileUnreadable that says what is wrong with it."""
+    unknown = sorted(set(header) - set(EVENT_FIELDS))
+    if unknown:
+        raise FileUnreadable("UNKNOWN_COLUMN", f"The header names unknown column(s) {', '.join(unknown)}; the "
+                             f"columns are among {', '.join(EVENT_FIELDS)}.")
+    if "product_sku" not in header:
+        raise FileUnreadable("MISSING_COLUMN", "The header has no product_sku column.")
+    return header
 
 
 def _dict_rows(path: Path, on_bytes: Progress | None) -> Iterator[dict]:

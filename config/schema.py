@@ -11,7 +11,7 @@ from strawberry.tools import merge_types
 from api.build import build_schema
 
 # Order matters only for the order of fields in the schema's documentation.
-SCHEMA_APPS = ["catalog", "behavior", "analytics", "jobs", "recommender", "segments", "forecasting"]
+SCHEMA_APPS = ["catalog", "behavior", "analytics", "jobs", "recommender", "segments", "forecasting", "campaigns"]
 
 
 def _collect(name: str) -> tuple[type, ...]:

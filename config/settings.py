@@ -21,7 +21,7 @@ SECRET_KEY = env.str("SECRET_KEY", default="dev-insecure-key-change-me-in-produc
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "dashboard.apps.ShopAdminConfig",  # django.contrib.admin with the service's site (dashboard/admin_site.py)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -37,10 +37,14 @@ INSTALLED_APPS = [
     "segments",
     "forecasting",
     "analytics",
+    "campaigns",  # issue 18: audiences from segments, picks, a holdout and measured lift
+    "dashboard",  # /dashboard/: staff pages drawn from the GraphQL API (docs/dashboard.md)
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files (the admin's, GraphiQL's, the dashboard's) straight from the app server: no CDN, no nginx.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -75,6 +79,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The covering indexes' INCLUDE columns are a PostgreSQL speed-up; SQLite ignores them, and says so.
     SILENCED_SYSTEM_CHECKS = ["models.W040"]
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+# A persistent connection is checked before a request reuses it: after a database restart the first request
+# of each app-server worker gets a fresh connection instead of an error.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -89,7 +96,10 @@ TIME_ZONE = SHOP_TIME_ZONE
 USE_I18N = False
 
 STATIC_URL = "static/"
+STATIC_ROOT = env.path("STATIC_ROOT", default=str(VAR_DIR / "static"))  # scripts/serve runs collectstatic
 STATIC_ROOT = VAR_DIR / "static"
+# static/vendor/: the front-end bundles npm installs (scripts/setup -> scripts/vendor_static), not in git.
+STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(VAR_DIR / "media"))
 MEDIA_URL = "media/"
 STORAGES = {
@@ -152,6 +162,11 @@ JOB_MAX_ATTEMPTS = env.int("JOB_MAX_ATTEMPTS", default=3)
 JOB_HEARTBEAT_INTERVAL = env.float("JOB_HEARTBEAT_INTERVAL", default=30.0)
 JOB_HEARTBEAT_TIMEOUT = env.float("JOB_HEARTBEAT_TIMEOUT", default=300.0)
 JOB_REAP_INTERVAL = env.float("JOB_REAP_INTERVAL", default=60.0)
+# A job still QUEUED after JOB_REPUBLISH_AFTER s whose message the broker lost (Redis restarted without its
+# data) is published again by the reaper (jobs/services.py _republish_lost).
+JOB_REPUBLISH_AFTER = env.float("JOB_REPUBLISH_AFTER", default=120.0)
+# A worker whose database connection broke retries the job's state write on fresh connections this long.
+JOB_STATE_WRITE_SECONDS = env.float("JOB_STATE_WRITE_SECONDS", default=60.0)
 # A job nobody started within this time (no worker listening on its queue) fails with NOT_STARTED.
 JOB_QUEUED_TIMEOUT = env.int("JOB_QUEUED_TIMEOUT", default=24 * 3600)
 # Schedules live in the database (admin: Periodic tasks); the reaper entry below is installed there.
@@ -195,3 +210,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# --- Dashboard (docs/dashboard.md) ----------------------------------------------------------------
+# The shop's currency (ISO 4217) for the dashboard's and admin's money figures; days are SHOP_TIME_ZONE's.
+SHOP_CURRENCY = env.str("SHOP_CURRENCY", default="GBP")

@@ -81,3 +81,13 @@ def _run_here(kind: str, params: dict) -> Job:
     # configured, job_submit would hand the run to a worker, and the server would start without models.
     job = Job.objects.create(kind=kind, params=params)
     return job_execute(job_id=job.pk)
+
+
+def demo_campaign_ensure(*, say: Say) -> None:
+    """A small recorded campaign on the served segmentation's largest segment, launched and measured, so the
+    campaign queries have an answer; skipped when any campaign exists or nothing is segmented yet."""
+    from campaigns.services import demo_campaign
+
+    campaign = demo_campaign()
+    if campaign is not None:
+        say(f"==> demo campaign '{campaign.name}' launched: {campaign.members_count:,} members")

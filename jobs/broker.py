@@ -83,6 +83,26 @@ def release_flag(name: str) -> None:
         logger.warning("could not release flag %s: %r", name, exc)
 
 
+def mark(name: str, ttl: float) -> None:
+    """Set the mark ``name`` for ``ttl`` seconds (a fact about the broker's contents that vanishes with
+    them when Redis restarts without its data, e.g. "job 12's message was published")."""
+    client = _redis()
+    if client is None:
+        return
+    with client:
+        client.set(_FLAG_PREFIX + name, "1", px=max(1, int(ttl * 1000)))
+
+
+def marked(names: list[str]) -> set[str]:
+    """Which of the marks ``names`` are set (all of them in the embedded mode, which has no broker)."""
+    client = _redis()
+    if client is None:
+        return set(names)
+    with client:
+        values = client.mget([_FLAG_PREFIX + n for n in names]) if names else []
+    return {n for n, v in zip(names, values, strict=True) if v is not None}
+
+
 def clear_flags() -> None:
     """Drop every flag (tests and benchmarks that purge the queues: a flag whose task was purged would
     hold that kind of task back until its TTL)."""

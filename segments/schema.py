@@ -95,6 +95,21 @@ class SegmentType:
         return info.context.request.build_absolute_uri(path)
 
 
+@strawberry.type(name="SegmentPoint", description="One member's RFM values, for a scatter plot.")
+class SegmentPointType:
+    segment_id: strawberry.ID
+    recency: int
+    frequency: int
+    monetary: float
+
+
+@strawberry.type(name="SegmentScatter")
+class SegmentScatterType:
+    total: int = strawberry.field(description="Members in the run.")
+    sampled: bool = strawberry.field(description="True when points holds an even sample, not every member.")
+    points: list[SegmentPointType]
+
+
 def _segment_annotation(name: str) -> dict:
     return {name: selectors.customer_segment_annotations()[name]}
 
@@ -159,6 +174,18 @@ class Query:
     def segment(self, id: strawberry.ID) -> SegmentType | None:
         pk = database_id(id)
         return None if pk is None else selectors.segment_get(segment_id=pk)  # type: ignore[return-value]
+
+
+    @strawberry.field(description="Members' recency, frequency and monetary values for a scatter plot; an even "
+                                  "sample of at most `limit` (up to 5000) when the run is bigger.",
+                      extensions=staff_with_perm(VIEW))
+    def segment_scatter(self, run_id: strawberry.ID | None = None, limit: int = 2000) -> SegmentScatterType:
+        run_pk = database_id(run_id) if run_id is not None else None
+        total, rows = selectors.segment_scatter(run_id=run_pk if run_id is None or run_pk is not None else -1,
+                                                limit=max(1, min(limit, 5000)))
+        points = [SegmentPointType(segment_id=strawberry.ID(str(segment)), recency=recency, frequency=frequency,
+                                   monetary=monetary) for segment, recency, frequency, monetary in rows]
+        return SegmentScatterType(total=total, sampled=len(points) < total, points=points)
 
 
 @strawberry.type

@@ -39,8 +39,26 @@ def postgres_available() -> str | None:
     return None
 
 
+def browser_available() -> str | None:
+    """None when the browser tests can run: Chromium, Playwright and the npm bundles (scripts/setup)."""
+    chromium = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+    if not os.path.exists(chromium):
+        return f"needs Chromium at {chromium} (apt-get install chromium, or set CHROMIUM_PATH)"
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        return "needs playwright (pip install -r requirements.txt)"
+    if not (settings.BASE_DIR / "static" / "vendor" / "echarts" / "dist" / "echarts.min.js").exists():
+        return "needs the front-end bundles in static/vendor (scripts/setup runs npm ci)"
+    return None
+
+
 def _missing_service(item: pytest.Item) -> str | None:
     names = {m.name for m in item.iter_markers()}
+    if "requires_browser" in names:
+        reason = browser_available()
+        if reason:
+            return reason
     if names & {"requires_postgres", "requires_worker"}:
         reason = postgres_available()
         if reason:

@@ -43,7 +43,7 @@ class Apps:
     catalog: str = "catalog"
     behavior: str = "behavior"
     analytics: str = "analytics"
-    ml: tuple[str, ...] = ("recommender", "segments", "forecasting")
+    ml: tuple[str, ...] = ("recommender", "segments", "forecasting", "campaigns")
     graphql: tuple[str, ...] = ("config", "api")  # packages that are all GraphQL layer, with <app>.schema
     config: str = "config"
 

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
-from demo.services import admin_user_ensure, demo_data_ensure, model_jobs_ensure
+from demo.services import admin_user_ensure, demo_campaign_ensure, demo_data_ensure, model_jobs_ensure
 
 
 class Command(BaseCommand):
@@ -22,3 +22,4 @@ class Command(BaseCommand):
             demo_data_ensure(path=Path(str(settings.DEMO_DATA_PATH)), say=say, on_rows=bar.update)
         if not skip_jobs:
             model_jobs_ensure(say=say)
+            demo_campaign_ensure(say=say)

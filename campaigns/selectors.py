@@ -1,0 +1,209 @@
+"""Reads: campaigns, their audience (before launch) and members (after), and each member's outcome.
+
+The big reads (a million members, ten million events) go through ``_frame``: on PostgreSQL one
+``COPY (query) TO STDOUT`` parsed by pyarrow, elsewhere the cursor's rows.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime, timedelta
+
+import numpy as np
+import pandas as pd
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Count, Exists, F, FloatField, OuterRef, QuerySet, Sum
+from django.db.models.functions import Cast, TruncDate
+
+from behavior.models import Customer, Event, EventKind
+from catalog.selectors import category_descendant_ids
+from jobs.models import Job, JobStatus
+from segments.models import Segment, SegmentMembership
+from segments.selectors import shop_zone
+
+from .models import Campaign, CampaignMember, CampaignPick, Group
+from .rules import AudienceRules
+
+AUDIENCE_COLUMNS = ["customer_id", "external_id", "country", "segment", "recency", "frequency", "monetary",
+                    "r_score", "f_score", "m_score"]
+OUTCOME_COLUMNS = ["member_id", "revenue", "orders", "pre_revenue", "hit"]
+
+
+def pre_period_days() -> int:
+    """How far before startsAt the CUPED covariate (pre-period revenue) looks."""
+    return int(getattr(settings, "CAMPAIGNS_PRE_PERIOD_DAYS", 90))
+
+
+def _frame(sql: str, params: list, columns: list[str]) -> pd.DataFrame:
+    if connection.vendor == "postgresql":
+        buffer = io.BytesIO()
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL work_mem = '256MB'")
+            cursor.execute("SET LOCAL jit = off")
+            with cursor.cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)", params) as copy:
+                for chunk in copy:
+                    buffer.write(chunk)
+        if not buffer.getbuffer().nbytes:
+            return pd.DataFrame(columns=columns)
+        buffer.seek(0)
+        return pd.read_csv(buffer, names=columns, header=None, engine="pyarrow", keep_default_na=False,
+                           na_values=[""], dtype={name: str for name in columns if name in ("external_id", "country",
+                                                                                            "segment", "group")})
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return pd.DataFrame(cursor.fetchall(), columns=columns)
+
+
+# --- campaigns ----------------------------------------------------------------------------------------
+
+
+def campaigns_list(*, status: str | None = None) -> QuerySet[Campaign]:
+    qs = Campaign.objects.order_by("-created_at", "-id")
+    return qs.filter(status=status) if status else qs
+
+
+def campaign_get(*, campaign_id: int) -> Campaign | None:
+    return Campaign.objects.filter(pk=campaign_id).first()
+
+
+def campaign_members(*, campaign_id: int, group: str | None = None) -> QuerySet[CampaignMember]:
+    qs = CampaignMember.objects.filter(campaign_id=campaign_id)
+    return (qs.filter(group=group) if group else qs).order_by("id")
+
+
+def treatment_rows(*, campaign_id: int):
+    """(member id, customer external id, pick sku or None) for the treatment group, by member then rank, streamed."""
+    return (CampaignMember.objects.filter(campaign_id=campaign_id, group=Group.TREATMENT)
+            .values_list("id", "customer__external_id", "picks__product__sku")
+            .order_by("id", "picks__rank").iterator(chunk_size=10_000))
+
+
+# --- the audience -------------------------------------------------------------------------------------
+
+
+def audience(*, run_id: int, segment_ids: list[int], rules: AudienceRules, starts_at: datetime
+             ) -> QuerySet[SegmentMembership]:
+    """The memberships of the run's chosen segments that pass the rules, customers that still exist only."""
+    qs = SegmentMembership.objects.filter(run_id=run_id, segment_id__in=segment_ids,
+                                          customer__external_id__isnull=False)
+    if rules.countries:
+        qs = qs.filter(customer__country__in=rules.countries)
+    before = Event.objects.filter(customer_id=OuterRef("customer_id"), kind=EventKind.PURCHASE,
+                                  occurred_at__lt=starts_at)
+    if rules.last_purchase_more_than_days is not None:
+        since = starts_at - timedelta(days=rules.last_purchase_more_than_days)
+        qs = qs.filter(~Exists(before.filter(occurred_at__gte=since)))
+    if rules.last_purchase_fewer_than_days is not None:
+        since = starts_at - timedelta(days=rules.last_purchase_fewer_than_days)
+        qs = qs.filter(Exists(before.filter(occurred_at__gte=since)))
+    if rules.bought_category_id is not None:
+        within = category_descendant_ids(category_ids=[rules.bought_category_id])
+        qs = qs.filter(Exists(before.filter(product__category_id__in=within)))
+    if rules.never_bought_category_id is not None:
+        within = category_descendant_ids(category_ids=[rules.never_bought_category_id])
+        qs = qs.filter(~Exists(before.filter(product__category_id__in=within)))
+    if rules.rfm_score_min is not None or rules.rfm_score_max is not None:
+        qs = qs.annotate(rfm_total=F("r_score") + F("f_score") + F("m_score"))
+        if rules.rfm_score_min is not None:
+            qs = qs.filter(rfm_total__gte=rules.rfm_score_min)
+        if rules.rfm_score_max is not None:
+            qs = qs.filter(rfm_total__lte=rules.rfm_score_max)
+    return qs
+
+
+def audience_frame(query: QuerySet[SegmentMembership]) -> pd.DataFrame:
+    """The audience as a frame (AUDIENCE_COLUMNS), by customer id."""
+    rows = query.values_list("customer_id", "customer__external_id", "customer__country", "segment__label",
+                             "recency", "frequency", "monetary", "r_score", "f_score", "m_score").order_by("customer_id")
+    sql, params = rows.query.sql_with_params()
+    frame = _frame(sql, list(params), AUDIENCE_COLUMNS)
+    frame["external_id"] = frame["external_id"].astype(str)
+    frame["country"] = frame["country"].fillna("").astype(str)
+    return frame
+
+
+def customer_countries(*, customer_ids: np.ndarray) -> dict[int, str]:
+    return dict(Customer.objects.filter(pk__in=customer_ids.tolist()).values_list("id", "country"))
+
+
+# --- outcomes -------------------------------------------------------------------------------------------
+
+
+def member_groups(*, campaign_id: int) -> pd.DataFrame:
+    """(member_id, customer_id, control) of every member, by member id."""
+    members = CampaignMember.objects.filter(campaign_id=campaign_id).values_list("id", "customer_id", "group") \
+        .order_by("id")
+    sql, params = members.query.sql_with_params()
+    frame = _frame(sql, list(params), ["member_id", "customer_id", "group"])
+    return pd.DataFrame({"member_id": frame["member_id"].astype(np.int64),
+                         "customer_id": frame["customer_id"].astype(np.int64),
+                         "control": (frame["group"] == Group.CONTROL.value).to_numpy()})
+
+
+def _outcomes_sql() -> str:
+    m, e, p = CampaignMember._meta.db_table, Event._meta.db_table, CampaignPick._meta.db_table
+    num = "::float8" if connection.vendor == "postgresql" else ""
+    order_key = "CASE WHEN e.order_ref <> '' THEN e.order_ref ELSE '#' || e.event_id END"
+    # One pass over the members' purchases from the pre-period's start to the window's end, grouped by member.
+    return f"""
+        SELECT m.id,
+               COALESCE(SUM(CASE WHEN e.occurred_at >= %s THEN e.quantity * e.unit_price END){num}, 0),
+               COUNT(DISTINCT CASE WHEN e.occurred_at >= %s THEN {order_key} END),
+               COALESCE(SUM(CASE WHEN e.occurred_at < %s THEN e.quantity * e.unit_price END){num}, 0),
+               MAX(CASE WHEN e.occurred_at >= %s AND p.id IS NOT NULL THEN 1 ELSE 0 END)
+          FROM {m} m
+          JOIN {e} e ON e.customer_id = m.customer_id
+          LEFT JOIN {p} p ON p.member_id = m.id AND p.product_id = e.product_id
+         WHERE m.campaign_id = %s AND e.kind = '{EventKind.PURCHASE.value}'
+           AND e.occurred_at >= %s AND e.occurred_at < %s
+         GROUP BY m.id
+    """
+
+
+def member_outcomes(*, campaign: Campaign) -> pd.DataFrame:
+    """Per member with a purchase in the pre-period or the window: revenue, orders and pre-period revenue,
+    and whether they bought one of their picks in the window (OUTCOME_COLUMNS)."""
+    adapt = connection.ops.adapt_datetimefield_value
+    start, end = adapt(campaign.starts_at), adapt(campaign.ends_at)
+    pre_start = adapt(campaign.starts_at - timedelta(days=pre_period_days()))
+    frame = _frame(_outcomes_sql(), [start, start, start, start, campaign.pk, pre_start, end], OUTCOME_COLUMNS)
+    return frame.astype({"member_id": np.int64, "revenue": np.float64, "orders": np.int64,
+                         "pre_revenue": np.float64, "hit": np.int64})
+
+
+def daily_rows(*, campaign: Campaign) -> list[dict]:
+    """Per shop-time day of the window and group: revenue and distinct buying members."""
+    rows = (Event.objects.filter(kind=EventKind.PURCHASE, occurred_at__gte=campaign.starts_at,
+                                 occurred_at__lt=campaign.ends_at, customer__campaign_members__campaign_id=campaign.pk)
+            .annotate(day=TruncDate("occurred_at", tzinfo=shop_zone()), group=F("customer__campaign_members__group"))
+            .values("day", "group")
+            .annotate(revenue=Sum(Cast(F("quantity"), FloatField()) * Cast(F("unit_price"), FloatField())),
+                      converters=Count("customer_id", distinct=True))
+            .order_by("day", "group"))
+    return list(rows)
+
+
+def member_features(*, campaign: Campaign) -> pd.DataFrame:
+    """Each member's group, segment and RFM in the campaign's run (members no longer in it are left out)."""
+    m, s, g = CampaignMember._meta.db_table, SegmentMembership._meta.db_table, Segment._meta.db_table
+    sql = f"""
+        SELECT m.id, m."group", g.label, s.recency, s.frequency, s.monetary, s.r_score, s.f_score, s.m_score
+          FROM {m} m
+          JOIN {s} s ON s.customer_id = m.customer_id AND s.run_id = %s
+          JOIN {g} g ON g.id = s.segment_id
+         WHERE m.campaign_id = %s
+         ORDER BY m.id
+    """
+    return _frame(sql, [campaign.run_id, campaign.pk], ["member_id", "group", "segment", "recency", "frequency",
+                                                         "monetary", "r_score", "f_score", "m_score"])
+
+
+def launch_job(*, campaign_id: int) -> Job | None:
+    """The newest campaigns.launch job of the campaign."""
+    return Job.objects.filter(kind="campaigns.launch", params__campaign_id=campaign_id).order_by("-id").first()
+
+
+def launch_job_active(*, campaign_id: int) -> bool:
+    return Job.objects.filter(kind="campaigns.launch", params__campaign_id=campaign_id,
+                              status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).exists()
