@@ -8,7 +8,7 @@ from django.db import connection
 from django.db.models import FloatField, Func, Max, QuerySet, Subquery
 from django.utils import timezone
 
-from .models import Event, EventKind, ImportReport
+from .models import Customer, Event, EventKind, ImportReport
 
 MAX_REPORTS = 100
 
@@ -143,3 +143,15 @@ def _event_columns_postgres(kinds: list[str]) -> tuple[np.ndarray, ...]:
         raise RuntimeError("unexpected COPY output: fields of another width")
     return (rows["customer"].astype(np.int64), rows["product"].astype(np.int64), rows["kind"].astype(np.int64),
             rows["t"].astype(np.int64) + _PG_EPOCH_US, rows["quantity"].astype(np.int64))
+
+
+def customer_by_external_id(external_id: str) -> Customer | None:
+    return Customer.objects.filter(external_id=external_id).first()
+
+
+def customer_events_export(*, customer_id: int) -> list[dict]:
+    """Every event of the customer, oldest first, as plain values (a customer's data export)."""
+    rows = (Event.objects.filter(customer_id=customer_id).order_by("occurred_at", "id")
+            .values("event_id", "kind", "occurred_at", "product__sku", "quantity", "unit_price", "rating",
+                    "order_ref", "session_id"))
+    return [{**row, "product_sku": row.pop("product__sku")} for row in rows]

@@ -25,7 +25,8 @@ from django.db import DataError, connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from batching import BATCH_LIMIT, InvalidItem, UpsertOutcome, chunks, first_occurrences, text_field
+from batching import (BATCH_LIMIT, UNSTORABLE_MESSAGE, InvalidItem, UpsertOutcome, chunks, first_occurrences,
+                      text_field, unstorable_field)
 from batching.retry import lock_keys, retry_on_conflict
 from catalog.services import categories_upsert, products_upsert
 
@@ -33,7 +34,7 @@ from .bulk import EVENT_FIELDS, EventsOutcome, RowError, store_events, store_eve
 from .csv_rows import FileUnreadable, Screen, screened_chunks
 from .error_codes import CustomerErrorCode, IngestErrorCode
 from .hooks import EventsStored, events_stored
-from .models import Customer, ImportReport
+from .models import Customer, Event, ImportReport
 from .synthetic import SyntheticData, SyntheticSpec, generate
 
 logger = logging.getLogger(__name__)
@@ -65,15 +66,44 @@ def events_ingest(*, events: list[dict], limit: int = EVENTS_BATCH_LIMIT) -> Eve
         out.errors.append(RowError(-1, "events", IngestErrorCode.TOO_MANY_ITEMS.value,
                                    f"at most {limit} events per call; split the batch."))
         return out
-    if not events:
-        return EventsOutcome()
+    kept, positions, unstorable = _storable_events(events)
+    if not kept:
+        return _with_unstorable(EventsOutcome(), positions, unstorable)
+
     def store() -> EventsOutcome:
         with transaction.atomic():
-            outcome = store_events(events=events, max_errors=len(events))
+            outcome = store_events(events=kept, max_errors=len(kept))
             _events_stored(outcome, from_request=True)
         return outcome
 
-    return retry_on_conflict(store)
+    return _with_unstorable(retry_on_conflict(store), positions, unstorable)
+
+
+def _storable_events(events: list[dict]) -> tuple[list[dict], list[int], list[RowError]]:
+    """(the events the database can store, their positions in the batch, an error for each other one)."""
+    kept, positions, unstorable = [], [], []
+    for index, event in enumerate(events):
+        name = unstorable_field(event)
+        if name is None:
+            kept.append(event)
+            positions.append(index)
+        else:
+            unstorable.append(RowError(index, name, IngestErrorCode.INVALID_CHARACTERS.value,
+                                       UNSTORABLE_MESSAGE.format(field=name)))
+    return kept, positions, unstorable
+
+
+def _with_unstorable(outcome: EventsOutcome, positions: list[int], unstorable: list[RowError]) -> EventsOutcome:
+    """The outcome of the stored subset, its errors at their positions in the whole batch, plus the rest."""
+    if not unstorable:
+        return outcome
+    for error in outcome.errors:
+        if error.index >= 0:
+            error.index = positions[error.index]
+    outcome.errors = sorted([*outcome.errors, *unstorable], key=lambda e: e.index)
+    outcome.read += len(unstorable)
+    outcome.rejected[IngestErrorCode.INVALID_CHARACTERS.value] += len(unstorable)
+    return outcome
 
 
 # --- customers -------------------------------------------------------------------------------------
@@ -496,3 +526,26 @@ def demo_load(*, path: Path | str, on_rows: Progress | None = None, force: bool 
                        "categories": len(cleaned.categories), "events_after_cleaning": len(cleaned.events)}
 
     return _run_report(ImportReport.Kind.DEMO, f"{DEMO_SOURCE} ({Path(path).name})", work), True
+
+
+@dataclass(frozen=True)
+class CustomerErased:
+    events: int
+    event_ids: list[int]
+    start: Any  # earliest and latest occurred_at of the deleted events (None when there were none)
+    end: Any
+    product_ids: frozenset[int]
+
+
+@transaction.atomic
+def customer_erase(*, customer_id: int) -> CustomerErased:
+    """Delete a customer and every event of theirs; what was deleted says which rollups to correct
+    (the caller does: behavior does not know analytics)."""
+    events = Event.objects.filter(customer_id=customer_id)
+    rows = list(events.values_list("id", "occurred_at", "product_id"))
+    events.delete()
+    Customer.objects.filter(pk=customer_id).delete()
+    moments = [row[1] for row in rows]
+    return CustomerErased(events=len(rows), event_ids=[row[0] for row in rows],
+                          start=min(moments) if moments else None, end=max(moments) if moments else None,
+                          product_ids=frozenset(row[2] for row in rows))

@@ -16,8 +16,11 @@ VAR_DIR.mkdir(exist_ok=True)
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-DEBUG = env.bool("DEBUG", default=True)
-SECRET_KEY = env.str("SECRET_KEY", default="dev-insecure-key-change-me-in-production-0123456789")
+# Off unless set: scripts/run sets DEBUG=true for the demo. With DEBUG off the service refuses to start
+# on the development key (config/production.py); see README "Running in production".
+DEBUG = env.bool("DEBUG", default=False)
+DEVELOPMENT_SECRET_KEY = "dev-insecure-key-change-me-in-production-0123456789"
+SECRET_KEY = env.str("SECRET_KEY", default=DEVELOPMENT_SECRET_KEY)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 
 INSTALLED_APPS = [
@@ -29,6 +32,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "strawberry_django",
     "django_celery_beat",
+    "axes",  # login throttling (config/settings.py, Production defaults)
     "catalog",
     "behavior",
     "jobs",
@@ -39,6 +43,8 @@ INSTALLED_APPS = [
     "analytics",
     "campaigns",  # issue 18: audiences from segments, picks, a holdout and measured lift
     "dashboard",  # /dashboard/: staff pages drawn from the GraphQL API (docs/dashboard.md)
+    "access",  # API keys and customer tokens (docs/security.md)
+    "privacy",  # a customer's export and erasure (docs/security.md)
 ]
 
 MIDDLEWARE = [
@@ -51,6 +57,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -85,7 +92,10 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
 LANGUAGE_CODE = "en-gb"
@@ -196,6 +206,20 @@ GRAPHQL_MAX_DEPTH = env.int("GRAPHQL_MAX_DEPTH", default=10)
 GRAPHQL_MAX_ALIASES = env.int("GRAPHQL_MAX_ALIASES", default=15)
 # The most rows a connection page may have (`first`/`last`), read per request (api/connections.py).
 GRAPHQL_MAX_PAGE_SIZE = env.int("GRAPHQL_MAX_PAGE_SIZE", default=100)
+# Hostile-query limits (api/guard.py, api/limits.py, docs/hardening.md): checked before anything runs.
+GRAPHQL_MAX_QUERY_LENGTH = env.int("GRAPHQL_MAX_QUERY_LENGTH", default=20_000)  # characters of query text
+GRAPHQL_MAX_TOKENS = env.int("GRAPHQL_MAX_TOKENS", default=2_000)
+GRAPHQL_MAX_COST = env.int("GRAPHQL_MAX_COST", default=20_000)  # fields, times the page sizes above them
+GRAPHQL_MAX_FIELDS = env.int("GRAPHQL_MAX_FIELDS", default=100)  # in one selection set, fragments expanded
+# Values in a request's variables (list items, object fields, scalars): ingestEvents' 5,000 events fit.
+GRAPHQL_MAX_VARIABLE_VALUES = env.int("GRAPHQL_MAX_VARIABLE_VALUES", default=100_000)
+GRAPHQL_DOCUMENT_CACHE_BYTES = env.int("GRAPHQL_DOCUMENT_CACHE_BYTES", default=64 * 1024 * 1024)
+GRAPHQL_STATEMENT_TIMEOUT_MS = env.int("GRAPHQL_STATEMENT_TIMEOUT_MS", default=10_000)  # PostgreSQL only
+# Schema discovery: introspection, the GraphiQL page and "Did you mean ...?" suggestions; on only in
+# development unless set (docs/hardening.md).
+GRAPHQL_INTROSPECTION = env.bool("GRAPHQL_INTROSPECTION", default=DEBUG)
+GRAPHQL_IDE = env.bool("GRAPHQL_IDE", default=DEBUG)
+GRAPHQL_SUGGESTIONS = env.bool("GRAPHQL_SUGGESTIONS", default=DEBUG)
 # The speed layer (api/fast, docs/performance.md); false runs strawberry's stock path, e.g. to upgrade it.
 GRAPHQL_FAST_PATH = env.bool("GRAPHQL_FAST_PATH", default=True)
 STRAWBERRY_DJANGO = {
@@ -214,3 +238,48 @@ LOGGING = {
 # --- Dashboard (docs/dashboard.md) ----------------------------------------------------------------
 # The shop's currency (ISO 4217) for the dashboard's and admin's money figures; days are SHOP_TIME_ZONE's.
 SHOP_CURRENCY = env.str("SHOP_CURRENCY", default="GBP")
+# --- Access: API keys and customer tokens (docs/security.md) -----------------------------------------
+# Requests a minute per API key, unless the key sets its own limit (admin, `api_key create --rate-limit`).
+API_KEY_RATE_LIMIT = env.int("API_KEY_RATE_LIMIT", default=600)
+# How long a customer token (issued through an API key, handed to the shopper's browser) stays valid.
+CUSTOMER_TOKEN_MAX_AGE = env.int("CUSTOMER_TOKEN_MAX_AGE", default=15 * 60)
+
+# --- Production defaults (docs/hardening.md, README "Running in production") --------------------
+# HTTPS is driven by the environment: off by default so that the embedded mode and tests run over
+# plain HTTP; the production environment in the README turns each on (`check --deploy` is clean then).
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=False)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+# Behind a proxy that ends TLS: SECURE_PROXY_SSL_HEADER=HTTP_X_FORWARDED_PROTO,https
+SECURE_PROXY_SSL_HEADER = tuple(env.list("SECURE_PROXY_SSL_HEADER", default=[])) or None
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Probes may come over plain HTTP from inside the network: no redirect for them.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+
+# Login throttling (django-axes): after AXES_FAILURE_LIMIT failed logins for one username, or from one
+# address, further attempts are refused for AXES_COOLOFF_MINUTES. Attempts are counted in a cache
+# (Redis when REDIS_URL is set, so every process shares them), never in the database: no IP address
+# is stored, and the cache keys expire with the cool-off.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "axes": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "axes"}
+    ),
+}
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
+AXES_CACHE = "axes"
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_MINUTES", default=15.0) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False  # its log lines name the address
+if not REDIS_URL:
+    # The embedded mode is one process: its in-memory count is the whole count.
+    SILENCED_SYSTEM_CHECKS = [*globals().get("SILENCED_SYSTEM_CHECKS", []), "axes.W001"]

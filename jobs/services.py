@@ -89,7 +89,8 @@ def job_submit(*, kind: str, params: dict[str, Any] | None = None, user=None) ->
     if job_kind is None:
         raise UnknownJobKind(kind)
     cleaned = job_kind.clean_params(params)
-    submitted_by = user if user is not None and user.is_authenticated else None
+    # A person (a user row); an API key's principal has none, its job is owned by nobody.
+    submitted_by = user if user is not None and user.is_authenticated and user.pk is not None else None
     with transaction.atomic():
         job = Job.objects.create(kind=kind, params=cleaned, submitted_by=submitted_by, queued_at=timezone.now())
         transaction.on_commit(partial(job_enqueue, job_id=job.pk))

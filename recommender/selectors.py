@@ -18,7 +18,7 @@ from catalog.selectors import category_ancestor_ids, category_descendant_ids
 
 from . import engine, serving_sql
 from .models import ModelVersion
-from .serving import LoadedModel, loaded_model
+from .serving import LoadedModel, artifact_load, loaded_model
 
 MAX_FIRST = 100
 # the session window: events of the last this many minutes (by the shop clock) make up the current session
@@ -293,3 +293,16 @@ def similar_products(*, sku: str, first: int = 10) -> list[Recommendation]:
         engine.exclude(scores, np.array([column]))
     best, values = engine.best_items(scores, first + _SPARE)
     return _products_in_order(model.item_ids[best].tolist(), values.tolist(), first)
+
+
+def customer_versions(*, customer_id: int) -> list[int]:
+    """The versions whose artifact holds this customer's embedding (for a customer's data export)."""
+    found = []
+    for version in ModelVersion.objects.exclude(artifact="").only("id", "artifact").order_by("id"):
+        try:
+            arrays = artifact_load(version.artifact)
+        except (OSError, KeyError, ValueError):
+            continue
+        if engine.without_users(arrays, [customer_id]) is not None:
+            found.append(version.pk)
+    return found

@@ -137,3 +137,27 @@ def model_version_rollback(*, user, reason: str = "") -> ModelVersion:
         raise RecommenderError(RecommenderErrorCode.NO_PREVIOUS_VERSION, "There is no earlier version to roll back to.")
     return model_version_activate(version_id=last.previous.pk, user=user, override=True,
                                   reason=reason or f"rollback from v{last.version_id}")
+
+
+def customer_forget(*, customer_id: int) -> int:
+    """Remove one customer (their id and embedding row) from every version's artifact, the active one and
+    older ones; returns how many files changed. A changed artifact is written under a new name and the old
+    file deleted, so every process's serving cache, keyed by version and file, reloads it. The other arrays
+    are per item (vectors, popularity, item-to-item weights) and name no customer."""
+    changed = 0
+    for version in ModelVersion.objects.exclude(artifact="").only("id", "artifact").order_by("id"):
+        try:
+            arrays = serving.artifact_load(version.artifact)
+        except (OSError, KeyError, ValueError):
+            logger.warning("recommender: the artifact of version %s cannot be read; left as it is", version.pk)
+            continue
+        scrubbed = engine.without_users(arrays, [customer_id])
+        if scrubbed is None:
+            continue
+        path, size = serving.arrays_save(name=f"recommender/model-{uuid.uuid4().hex}.npz", arrays=scrubbed)
+        ModelVersion.objects.filter(pk=version.pk).update(artifact=path, artifact_bytes=size)
+        default_storage.delete(version.artifact)
+        changed += 1
+    serving.forget()
+    return changed
+

@@ -24,6 +24,7 @@ from .models import Algorithm, Segment, SegmentationRun, SegmentMembership, RunS
 from .params import SegmentationParams
 
 VIEW = "segments.view_segment"
+EXPORT = "segments.export_segment"  # the audience: members, as CSV or here
 AlgorithmEnum = strawberry.enum(Algorithm, name="SegmentationAlgorithm")
 RunStatusEnum = strawberry.enum(RunStatus, name="SegmentationRunStatus")
 
@@ -48,7 +49,9 @@ class SegmentationRunType:
 
 @strawberry_django.type(SegmentMembership, name="SegmentMember")
 class SegmentMemberType(relay.Node):
-    customer: CustomerType
+    customer: CustomerType | None = strawberry_django.field(
+        description="The customer's record (needs behavior.view_customer, as the customers field).",
+        extensions=staff_with_perm("behavior.view_customer"))
     recency: auto
     frequency: auto
     monetary: auto
@@ -81,12 +84,14 @@ class SegmentType:
     def is_noise(self) -> bool:
         return self.cluster == -1  # type: ignore[attr-defined]
 
-    @strawberry_django.connection(CappedListConnection[SegmentMemberType], description="Members, by customer id.")
+    @strawberry_django.connection(CappedListConnection[SegmentMemberType], extensions=staff_with_perm(EXPORT),
+                                  description="Members, by customer id: the audience (needs segments.export_segment).")
     def members(self) -> list[SegmentMembership]:
         return selectors.segment_members(segment_id=self.pk)  # type: ignore[attr-defined,return-value]
 
     @strawberry_django.field(only=["id"], description="A CSV of the members for a campaign tool (needs "
-                                                      "segments.export_segment); null if the URL is not mounted.")
+                                                      "segments.export_segment); null if the URL is not mounted.",
+                             extensions=staff_with_perm(EXPORT))
     def audience_export_url(self, info: Info) -> str | None:
         try:
             path = reverse("segments:audience-export", args=[self.pk])  # type: ignore[attr-defined]

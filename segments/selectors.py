@@ -197,3 +197,12 @@ def segment_scatter(*, run_id: int | None = None, limit: int = 2000) -> tuple[in
         memberships = memberships.annotate(every=Mod(F("id"), step)).filter(every=0)
     rows = memberships.order_by("id").values_list("segment_id", "recency", "frequency", "monetary")[:limit]
     return total, list(rows)
+
+def customer_memberships_export(*, customer_id: int) -> list[dict]:
+    """The customer's segment and RFM in every stored run, newest run first (a customer's data export)."""
+    rows = (SegmentMembership.objects.filter(customer_id=customer_id).order_by("-run_id")
+            .values("run_id", "run__as_of", "segment__label", "recency", "frequency", "monetary", "r_score",
+                    "f_score", "m_score", "rfm_score"))
+    return [{"run_id": r["run_id"], "as_of": r["run__as_of"], "segment": r["segment__label"],
+             **{k: r[k] for k in ("recency", "frequency", "monetary", "r_score", "f_score", "m_score", "rfm_score")}}
+            for r in rows]

@@ -220,3 +220,13 @@ def segmentation_prune(*, keep: int | None = None) -> int:
             deleted += qs._raw_delete(qs.db)
             SegmentationRun.objects.filter(pk=run_id).update(members_pruned=True)
     return deleted
+
+
+@transaction.atomic
+def customer_memberships_delete(*, customer_id: int) -> list[int]:
+    """Delete the customer's memberships in every run; returns their ids. The runs' segment profiles
+    (sizes, means) are aggregates and stay as computed."""
+    memberships = SegmentMembership.objects.filter(customer_id=customer_id)
+    ids = list(memberships.values_list("id", flat=True))
+    memberships.delete()
+    return ids

@@ -94,16 +94,19 @@ def make_staff(username: str = "analyst", perms: tuple[str, ...] = ()) -> Any:
 
 
 class GraphQLClient:
-    """Posts to /graphql/ through Django's test client, optionally logged in."""
+    """Posts to /graphql/ through Django's test client, optionally logged in or with a Bearer credential
+    (an API key's full text or a customer token)."""
 
-    def __init__(self, client, user=None):
+    def __init__(self, client, user=None, *, bearer: str | None = None):
         self.client = client
+        self.headers = {"HTTP_AUTHORIZATION": f"Bearer {bearer}"} if bearer else {}
         if user is not None:
             client.force_login(user)
 
     def __call__(self, query: str, variables: dict | None = None, *, expect_errors: bool = False) -> dict:
         response = self.client.post(
-            "/graphql/", {"query": query, "variables": variables or {}}, content_type="application/json"
+            "/graphql/", {"query": query, "variables": variables or {}}, content_type="application/json",
+            **self.headers,
         )
         assert response.status_code == 200, response.content
         body = response.json()
@@ -115,6 +118,13 @@ class GraphQLClient:
 @pytest.fixture
 def gql(client):
     return GraphQLClient(client)
+
+
+def make_api_key(*scopes: str, rate_limit: int | None = None) -> str:
+    """A new API key with `scopes`; returns its full text (for `GraphQLClient(client, bearer=...)`)."""
+    from access.services import api_key_create
+
+    return api_key_create(name="test key", scopes=list(scopes), rate_limit_per_minute=rate_limit)[1]
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ surface, so callers write ``engine.fit_lightfm``; a test that replaces a functio
 patches it in ``engine.pipeline``, where the run looks it up.
 """
 
-from .artifact import Artifact, PipelineResult
+from .artifact import Artifact, PipelineResult, without_users
 from .baselines import buy_again_scorer, ease_fit, ease_scorer, popularity, popularity_scorer
 from .blend import (
     BLEND_GRID, HISTORY_HALF_LIVES, REFERENCE_BLEND, TREND_GRID, TREND_HALF_LIFE_DAYS, blend_scorer,

@@ -50,7 +50,8 @@ def analyst_page(page, shop_server):
     return page
 
 
-def test_graphiql_renders_from_local_files_only(page, shop_server):
+def test_graphiql_renders_from_local_files_only(page, shop_server, settings):
+    settings.GRAPHQL_IDE = settings.GRAPHQL_INTROSPECTION = True  # as in development (docs/hardening.md)
     page.goto(shop_server + "/graphql/")
     page.wait_for_selector(".graphiql-editor", timeout=30_000)
     assert page.locator("text=Loading...").count() == 0

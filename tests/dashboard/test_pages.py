@@ -16,7 +16,8 @@ from tests.conftest import make_staff
 ROOT = Path(settings.BASE_DIR)
 
 
-def test_graphiql_page_loads_nothing_from_outside(client):
+def test_graphiql_page_loads_nothing_from_outside(client, settings):
+    settings.GRAPHQL_IDE = True  # development's default (off in production: docs/hardening.md)
     page = client.get("/graphql/", HTTP_ACCEPT="text/html").content.decode()
     assert "Loading..." in page  # strawberry's page: React replaces it
     assert "unpkg.com" not in page and "https://" not in page

@@ -14,7 +14,7 @@ from tests.conftest import GraphQLClient, make_staff
 
 pytestmark = pytest.mark.django_db
 
-VIEW = ("segments.view_segment", "behavior.view_customer")
+VIEW = ("segments.view_segment", "behavior.view_customer", "segments.export_segment")
 
 
 @pytest.fixture
