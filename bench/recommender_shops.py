@@ -68,15 +68,15 @@ def _load_before(data, cut: pd.Timestamp, name: str) -> pd.DataFrame:
     held = pd.DatetimeIndex(events["occurred_at"]) >= cut
     before = SyntheticData(categories=data.categories, products=data.products, customers=data.customers,
                            events=events[~held].reset_index(drop=True))
-    for attempt in range(1, 4):
+    for attempt in range(1, 9):
         try:
             shop_frames_load(data=before, source=f"bench recommender_shops {name}")
             break
         except OperationalError as exc:  # e.g. the shared server's lock table full of another client's locks
-            if attempt == 3:
+            if attempt == 8:
                 raise
-            print(f"load attempt {attempt} failed ({str(exc).splitlines()[0]}); again in 20 s (event ids dedupe)")
-            time.sleep(20)
+            print(f"load attempt {attempt} failed ({str(exc).splitlines()[0]}); again in 30 s (event ids dedupe)")
+            time.sleep(30)
     return events[held]
 
 

@@ -7,14 +7,14 @@ from .services import JobAlreadyFinished, job_cancel
 @admin.register(Job)
 class JobAdmin(admin.ModelAdmin):
     list_display = ("id", "kind", "status", "progress", "message", "attempts", "submitted_by", "submitted_at",
-                    "finished_at", "error_code")
-    list_filter = ("kind", "status", "error_code")
+                    "finished_at", "error_code", "result_code")
+    list_filter = ("kind", "status", "error_code", "result_code")
     search_fields = ("=id", "kind")
     raw_id_fields = ("submitted_by",)
     # A job's state is written by the machinery only; staff cancel through the action (or cancelJob).
     readonly_fields = ("kind", "params", "status", "progress", "message", "submitted_by", "submitted_at",
                        "queued_at", "started_at", "finished_at", "heartbeat_at", "attempts", "cancel_requested",
-                       "error_code", "error_message", "result_type", "result_id")
+                       "error_code", "error_message", "result_type", "result_id", "result_code")
     actions = ["cancel_jobs"]
 
     def has_add_permission(self, request):
