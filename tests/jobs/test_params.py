@@ -73,7 +73,7 @@ def _kinds_with_declared_params():
 
 def test_every_job_kind_declares_its_parameters_with_jobs_params():
     assert sorted(kind.name for kind in _kinds_with_declared_params()) == [
-        "forecasting.run", "jobs.selfcheck", "recommender.train", "segments.run"]
+        "campaigns.launch", "campaigns.uplift", "forecasting.run", "jobs.selfcheck", "recommender.train", "segments.run"]
 
 
 @pytest.mark.parametrize("input_name", ["RunSelfCheckInput", "RunSegmentationInput", "RunForecastInput",
