@@ -6,18 +6,22 @@ from __future__ import annotations
 import time
 
 import numpy as np
+from django.db import connection
 from django.utils import timezone
 
 from . import engine
 from .models import Campaign, CampaignStatus
-from .selectors import daily_rows, member_groups, member_outcomes
+from .selectors import daily_rows, member_groups, member_outcomes, member_pick_arrays, member_purchase_arrays
 
 
 def outcome_arrays(*, campaign: Campaign) -> engine.GroupArrays:
     """One entry per member, by member id: the group and the outcomes (zero for members who bought nothing)."""
     members = member_groups(campaign_id=campaign.pk)
-    outcomes = member_outcomes(campaign=campaign)
     ids = members["member_id"].to_numpy()
+    control = members["control"].to_numpy(dtype=bool)
+    if connection.vendor == "postgresql" and len(ids) and ids[-1] - ids[0] + 1 == len(ids):
+        return _outcomes_from_lines(ids, control)(member_purchase_arrays(campaign=campaign))
+    outcomes = member_outcomes(campaign=campaign)
     at = np.searchsorted(ids, outcomes["member_id"].to_numpy())
 
     def spread(column: str, dtype) -> np.ndarray:
@@ -25,9 +29,20 @@ def outcome_arrays(*, campaign: Campaign) -> engine.GroupArrays:
         values[at] = outcomes[column].to_numpy(dtype=dtype)
         return values
 
-    return engine.GroupArrays(control=members["control"].to_numpy(dtype=bool), orders=spread("orders", np.int64),
+    return engine.GroupArrays(control=control, orders=spread("orders", np.int64),
                               revenue=spread("revenue", np.float64), pre_revenue=spread("pre_revenue", np.float64),
                               hit=spread("hit", np.int64) > 0)
+
+
+def _outcomes_from_lines(ids: np.ndarray, control: np.ndarray):
+    """The per-member sums of purchase lines pulled as arrays (PostgreSQL; members with consecutive ids)."""
+
+    def compute(lines: dict[str, np.ndarray]) -> engine.GroupArrays:
+        picks = member_pick_arrays(low=int(ids[0]), high=int(ids[-1]))
+        return engine.member_outcomes(n_members=len(ids), first_id=int(ids[0]), control=control, lines=lines,
+                                      picks=picks)
+
+    return compute
 
 
 def _daily(campaign: Campaign) -> list[dict]:

@@ -159,3 +159,24 @@ def results_from_arrays(arrays: GroupArrays, *, holdout_share: float) -> Results
                         "control": float(hit[control].mean()) if n_c else None},
         incremental_revenue=rpm_lift.absolute * n_t if rpm_lift is not None else None,
     )
+
+
+def member_outcomes(*, n_members: int, first_id: int, control: np.ndarray, lines: dict[str, np.ndarray],
+                    picks: dict[str, np.ndarray]) -> GroupArrays:
+    """Per-member sums of purchase lines (members ``first_id .. first_id + n - 1``): window revenue, distinct
+    orders in the window (by the lines' order hash), pre-period revenue, and whether a window line was one
+    of the member's own picks."""
+    member = lines["member_id"] - first_id
+    window = lines["in_window"].astype(bool)
+    amount = lines["amount"]
+    revenue = np.bincount(member[window], weights=amount[window], minlength=n_members)
+    pre_revenue = np.bincount(member[~window], weights=amount[~window], minlength=n_members)
+    orders_key = np.unique(member[window] * (1 << 32) + (lines["order"][window] & 0xFFFFFFFF))
+    orders = np.bincount(orders_key >> 32, minlength=n_members)
+    width = int(max(lines["product_id"].max(initial=0), picks["product_id"].max(initial=0))) + 1
+    bought = member[window] * width + lines["product_id"][window]
+    picked = (picks["member_id"] - first_id) * width + picks["product_id"]
+    hit = np.zeros(n_members, dtype=bool)
+    hit[member[window][np.isin(bought, picked)]] = True
+    return GroupArrays(control=control, orders=orders.astype(np.int64), revenue=revenue, pre_revenue=pre_revenue,
+                       hit=hit)
