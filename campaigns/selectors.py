@@ -244,21 +244,22 @@ def _binary_rows(sql: str, params: list, fields: list[tuple[str, str]]) -> np.nd
 
 def member_purchase_arrays(*, campaign: Campaign) -> dict[str, np.ndarray]:
     """The members' purchase lines from the pre-period's start to the window's end: ``member_id``,
-    ``in_window`` (0/1), ``amount``, ``order`` (a 32-bit hash of the order: distinct orders are counted by it)
-    and ``product_id``. PostgreSQL only (binary COPY); one hash join of the events with the members."""
+    ``in_window`` (0/1), ``amount``, ``order`` (a 32-bit hash of the order: distinct orders are counted by it),
+    ``product_id`` and ``day`` (the shop-time day, in days since 1970-01-01). PostgreSQL only (binary COPY); one hash join of the events with the members."""
     m, e = CampaignMember._meta.db_table, Event._meta.db_table
     sql = f"""
         SELECT m.id, (e.occurred_at >= %s)::int4::int2, (e.quantity * e.unit_price)::float8,
-               hashtext(CASE WHEN e.order_ref <> '' THEN e.order_ref ELSE '#' || e.event_id END), e.product_id
+               hashtext(CASE WHEN e.order_ref <> '' THEN e.order_ref ELSE '#' || e.event_id END), e.product_id,
+               ((e.occurred_at AT TIME ZONE %s)::date - DATE '1970-01-01')::int4
           FROM {e} e JOIN {m} m ON m.customer_id = e.customer_id AND m.campaign_id = %s
          WHERE e.kind = '{EventKind.PURCHASE.value}' AND e.occurred_at >= %s AND e.occurred_at < %s"""
-    rows = _binary_rows(sql, [campaign.starts_at, campaign.pk,
+    rows = _binary_rows(sql, [campaign.starts_at, str(shop_zone()), campaign.pk,
                               campaign.starts_at - timedelta(days=pre_period_days()), campaign.ends_at],
                         [("member_id", ">i8"), ("in_window", ">i2"), ("amount", ">f8"), ("order", ">i4"),
-                         ("product_id", ">i8")])
+                         ("product_id", ">i8"), ("day", ">i4")])
     return {name: rows[name].astype(kind) for name, kind in
             (("member_id", np.int64), ("in_window", bool), ("amount", np.float64), ("order", np.int64),
-             ("product_id", np.int64))}
+             ("product_id", np.int64), ("day", np.int64))}
 
 
 def member_pick_arrays(*, low: int, high: int) -> dict[str, np.ndarray]:
