@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from dashboard import formats
+
 from .models import (
     CohortMonthly,
     ProductDaily,
@@ -23,10 +25,14 @@ class _ReadOnly(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+    @admin.display(description="revenue", ordering="revenue_pence")
+    def revenue(self, obj):
+        return formats.pence(obj.revenue_pence)
+
 
 @admin.register(ProductDaily)
 class ProductDailyAdmin(_ReadOnly):
-    list_display = ("day", "product", "views", "add_to_carts", "purchases", "units", "revenue_pence", "orders")
+    list_display = ("day", "product", "views", "add_to_carts", "purchases", "units", "revenue", "orders")
     raw_id_fields = ("product",)
     list_select_related = ("product",)
     date_hierarchy = "day"
@@ -34,7 +40,7 @@ class ProductDailyAdmin(_ReadOnly):
 
 @admin.register(ScopeDaily)
 class ScopeDailyAdmin(_ReadOnly):
-    list_display = ("day", "scope", "views", "add_to_carts", "purchases", "units", "revenue_pence", "orders")
+    list_display = ("day", "scope", "views", "add_to_carts", "purchases", "units", "revenue", "orders")
     list_filter = ("scope",)
     date_hierarchy = "day"
 
@@ -66,14 +72,14 @@ class PurchaserDayAdmin(_ReadOnly):
 
 @admin.register(ProductMonthly)
 class ProductMonthlyAdmin(_ReadOnly):
-    list_display = ("month", "product", "views", "units", "revenue_pence")
+    list_display = ("month", "product", "views", "units", "revenue")
     raw_id_fields = ("product",)
     list_select_related = ("product",)
 
 
 @admin.register(ProductWeekly)
 class ProductWeeklyAdmin(_ReadOnly):
-    list_display = ("week", "product", "views", "units", "revenue_pence")
+    list_display = ("week", "product", "views", "units", "revenue")
     raw_id_fields = ("product",)
     list_select_related = ("product",)
 

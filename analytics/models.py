@@ -17,6 +17,8 @@ class ProductScope(models.Model):
     scope = models.IntegerField()
 
     class Meta:
+        verbose_name = "product's category"
+        verbose_name_plural = "products' categories"
         constraints = [models.UniqueConstraint(fields=["product", "scope"], name="product_scope_unique")]
         indexes = [models.Index(fields=["scope"], name="product_scope_scope_idx")]
 
@@ -45,6 +47,8 @@ class ProductDaily(_Additive):
     product = models.ForeignKey("catalog.Product", on_delete=models.CASCADE, related_name="+")
 
     class Meta:
+        verbose_name = "product sales by day"
+        verbose_name_plural = "product sales by day"
         constraints = [models.UniqueConstraint(fields=["day", "product"], name="product_daily_unique")]
         indexes = [
             models.Index(fields=["product", "day"], name="product_daily_product_idx"),
@@ -75,6 +79,8 @@ class ProductMonthly(_TopSums):
     product = models.ForeignKey("catalog.Product", on_delete=models.CASCADE, related_name="+")
 
     class Meta:
+        verbose_name = "product sales by month"
+        verbose_name_plural = "product sales by month"
         constraints = [models.UniqueConstraint(fields=["month", "product"], name="product_monthly_unique")]
         indexes = [models.Index(fields=["month", "product"], include=["revenue_pence", "units", "views"],
                                 name="product_monthly_top_idx")]
@@ -90,6 +96,8 @@ class ProductWeekly(_TopSums):
     product = models.ForeignKey("catalog.Product", on_delete=models.CASCADE, related_name="+")
 
     class Meta:
+        verbose_name = "product sales by week"
+        verbose_name_plural = "product sales by week"
         constraints = [models.UniqueConstraint(fields=["week", "product"], name="product_weekly_unique")]
         indexes = [models.Index(fields=["week", "product"], include=["revenue_pence", "units", "views"],
                                 name="product_weekly_top_idx")]
@@ -105,6 +113,8 @@ class ScopeDaily(_Additive):
     scope = models.IntegerField()
 
     class Meta:
+        verbose_name = "category sales by day"
+        verbose_name_plural = "category sales by day"
         constraints = [models.UniqueConstraint(fields=["scope", "day"], name="scope_daily_unique")]
 
     def __str__(self) -> str:
@@ -122,6 +132,8 @@ class PurchaserDay(models.Model):
     prev_day = models.DateField(null=True)
 
     class Meta:
+        verbose_name = "customer's purchase day"
+        verbose_name_plural = "customers' purchase days"
         constraints = [
             models.UniqueConstraint(fields=["customer", "scope", "day"], name="purchaser_day_unique"),
         ]
@@ -138,6 +150,8 @@ class PurchaserGap(models.Model):
     customers = models.IntegerField()
 
     class Meta:
+        verbose_name = "gap between purchases"
+        verbose_name_plural = "gaps between purchases"
         # Covering: the range sums are index-only scans.
         indexes = [models.Index(fields=["scope", "day", "prev_day", "customers"], name="purchaser_gap_cover_idx")]
 
@@ -155,6 +169,8 @@ class ScopeBuyersDaily(models.Model):
     first_in_month = models.IntegerField()
 
     class Meta:
+        verbose_name = "buyers by day"
+        verbose_name_plural = "buyers by day"
         constraints = [models.UniqueConstraint(fields=["scope", "day"], name="scope_buyers_daily_unique")]
 
 
@@ -166,6 +182,8 @@ class CohortMonthly(models.Model):
     customers = models.IntegerField()
 
     class Meta:
+        verbose_name = "cohort by month"
+        verbose_name_plural = "cohorts by month"
         constraints = [models.UniqueConstraint(fields=["cohort_month", "month"], name="cohort_monthly_unique")]
 
 

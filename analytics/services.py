@@ -8,6 +8,7 @@ import logging
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import TruncMonth, TruncWeek
@@ -121,13 +122,35 @@ def rollups_refresh_on_events_stored(notice: EventsStored) -> None:
     refresh(start=notice.start, end=notice.end, product_ids=set(notice.product_ids))
 
 
+REFRESH_QUEUED_FLAG = "analytics-refresh-queued"
+
+
 def _enqueue_refresh() -> None:
+    """Publish one refresh task unless one is already waiting in the queue (coalescing: however many
+    batches commit meanwhile, the one queued task drains all their windows). Never holds the request up
+    for longer than the broker timeout (jobs.broker); what is not published stays pending for beat."""
+    from jobs.broker import claim_flag, publish, release_flag
+
     from .tasks import refresh_rollups
 
     try:
-        refresh_rollups.apply_async(retry=False)
+        if not claim_flag(REFRESH_QUEUED_FLAG, settings.ANALYTICS_REFRESH_QUEUED_TTL):
+            return
     except Exception as exc:  # noqa: BLE001 - the pending row stays; beat's periodic refresh drains it
         logger.warning("rollup refresh could not be enqueued (left pending): %r", exc)
+        return
+    try:
+        publish(refresh_rollups)
+    except Exception as exc:  # noqa: BLE001 - as above
+        release_flag(REFRESH_QUEUED_FLAG)
+        logger.warning("rollup refresh could not be enqueued (left pending): %r", exc)
+
+
+def rollups_refresh_started() -> None:
+    """Called by the refresh task as it starts: windows recorded from now on need a new task."""
+    from jobs.broker import release_flag
+
+    release_flag(REFRESH_QUEUED_FLAG)
 
 
 def rollups_refresh_pending() -> int:

@@ -16,7 +16,7 @@ def database_id(value: Any, *, type_name: str | None = None) -> int | None:
     """
     text = str(value).strip()
     if text.isdigit():
-        return int(text)
+        return _bigint(text)
     if type_name is None:
         return None
     try:
@@ -25,7 +25,19 @@ def database_id(value: Any, *, type_name: str | None = None) -> int | None:
         return None
     if global_id.type_name != type_name or not global_id.node_id.isdigit():
         return None
-    return int(global_id.node_id)
+    return _bigint(global_id.node_id)
+
+
+_BIGINT_MAX = 2**63 - 1
+
+
+def _bigint(digits: str) -> int | None:
+    """The id, or None beyond what a bigint column holds (no such row: 5,000 digits are refused by
+    int() itself, and 20 digits by the database, both as an unexpected error before)."""
+    if len(digits) > 19:
+        return None
+    number = int(digits)
+    return number if number <= _BIGINT_MAX else None
 
 
 def required_database_id(value: Any, *, message: str) -> int:

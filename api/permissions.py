@@ -1,7 +1,9 @@
 """The one rule for "staff with permission P": strawberry-django's IsStaff and HasPerm, loud.
 
-Fields declare it as extensions (`extensions=staff_with_perm("app.perm")`), which also documents it in
-the schema (`@isStaff @hasPerm`). Checks that depend on data, such as the permission of a job kind,
+A machine client's API key stands where staff do: its scopes are its permissions (access.scopes), so
+`HasPerm` lets it through exactly where a scope grants P (`IsStaffOrApiKey`). Fields declare the rule
+as extensions (`extensions=staff_with_perm("app.perm")`), which also documents it in the schema
+(`@isStaffOrApiKey @hasPerm`). Checks that depend on data, such as the permission of a job kind,
 call `is_staff_with_perm`, which runs the same extensions' checks on a user, so both agree by
 construction.
 """
@@ -14,12 +16,24 @@ from typing import Any
 from strawberry_django.permissions import DjangoNoPermission, HasPerm, IsStaff
 
 
+class IsStaffOrApiKey(IsStaff):
+    """Staff users, or a request authenticated with an API key (access.principals.ApiKeyUser)."""
+
+    DEFAULT_ERROR_MESSAGE = "User is not a staff member."
+    SCHEMA_DIRECTIVE_DESCRIPTION = "Can only be resolved by staff users or API keys (whose scopes decide @hasPerm)."
+
+    def resolve_for_user(self, resolver: Any, user: Any, *, info: Any, source: Any) -> Any:
+        if getattr(user, "is_api_key", False):
+            return resolver()
+        return super().resolve_for_user(resolver, user, info=info, source=source)
+
+
 def staff_with_perm(*perms: str) -> list:
-    """Field extensions: staff with every permission in `perms` (just staff when there is none).
+    """Field extensions: staff (or an API key) with every permission in `perms` (just that when there is none).
 
     fail_silently=False: anonymous and unprivileged callers get a clear error, never empty data.
     """
-    extensions: list = [IsStaff(fail_silently=False)]
+    extensions: list = [IsStaffOrApiKey(fail_silently=False)]
     if len(perms) == 1:
         extensions.append(HasPerm(perms[0], fail_silently=False))
     elif perms:

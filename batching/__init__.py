@@ -2,7 +2,7 @@
 
 Each item of a batch is checked on its own: the valid ones are stored, every rejected one is reported
 by index, field and code. The helpers take the calling app's error-code enum (``codes``), which must
-have the members TOO_MANY_ITEMS, REQUIRED, VALUE_TOO_LONG and DUPLICATE_IN_BATCH, so that each app's
+have the members TOO_MANY_ITEMS, REQUIRED, VALUE_TOO_LONG, DUPLICATE_IN_BATCH and INVALID_CHARACTERS, so that each app's
 errors carry that app's own codes. No Django import: the module is neutral ground that any app may use.
 """
 
@@ -60,16 +60,59 @@ def text_field(item: dict, key: str, graphql_name: str, max_length: int, *, code
     return value
 
 
+UNSTORABLE_MESSAGE = "{field} contains a character the database cannot store (NUL, or an unpaired surrogate)."
+
+
+def graphql_name(key: str) -> str:
+    head, *rest = key.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def _unstorable_text(text: str) -> bool:
+    if "\x00" in text:
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # an unpaired surrogate ("\ud800"), which JSON can carry
+        return True
+    return False
+
+
+def unstorable_field(item: dict) -> str | None:
+    """The GraphQL name of the first field of ``item`` holding text the database cannot store: a NUL
+    character (PostgreSQL's text and jsonb refuse it: the whole statement, so the whole batch, failed)
+    or an unpaired surrogate (not UTF-8); in a JSON value's keys and strings too, at any depth."""
+    for key, value in item.items():
+        stack = [value]
+        while stack:
+            current = stack.pop()
+            if isinstance(current, str):
+                if _unstorable_text(current):
+                    return graphql_name(key)
+            elif isinstance(current, dict):
+                stack.extend(current.keys())
+                stack.extend(current.values())
+            elif isinstance(current, (list, tuple)):
+                stack.extend(current)
+    return None
+
+
 def first_occurrences(items: list[dict], key: str, graphql_key: str, limit: int, outcome: UpsertOutcome, *,
                       codes: type[Enum]) -> Iterator[tuple[int, dict]]:
     """Yields (index, item) of the first occurrence of each key; records an error for every later one,
-    and one error for the whole call (nothing yielded) when the batch has more than ``limit`` items."""
+    and one error for the whole call (nothing yielded) when the batch has more than ``limit`` items. An
+    item holding text the database cannot store is rejected here (INVALID_CHARACTERS), not yielded."""
     if len(items) > limit:
         outcome.errors.append(ItemError(-1, graphql_key, codes.TOO_MANY_ITEMS.value,
                                         f"at most {limit} items per call; split the batch."))
         return
     seen: set[str] = set()
     for index, item in enumerate(items):
+        unstorable = unstorable_field(item)
+        if unstorable is not None:
+            outcome.errors.append(ItemError(index, unstorable, codes.INVALID_CHARACTERS.value,
+                                            UNSTORABLE_MESSAGE.format(field=unstorable)))
+            continue
         value = item.get(key)
         value = str(value).strip() if value is not None else ""
         if value and value in seen:

@@ -260,21 +260,28 @@ WITH checked AS MATERIALIZED ({_check_sql(source, few_rows=few_rows)}
 ), new_customers AS (
     -- Customers of valid rows that did not exist when the statement began. One created meanwhile by another
     -- transaction conflicts: the no-op update returns its id (DO NOTHING would return nothing, and its
-    -- events would lose their customer); it was not created here.
+    -- events would lose their customer); it was not created here. The update names a non-key column, so it
+    -- locks the row FOR NO KEY UPDATE, which does not wait for the KEY SHARE locks that other batches'
+    -- events hold on their customers (naming external_id would lock FOR UPDATE and deadlock with them).
+    -- In key order (as every writer of customers inserts them), so that two batches sharing new customers
+    -- queue behind each other instead of deadlocking.
     INSERT INTO behavior_customer AS k (external_id, country, attributes, created_at)
-    SELECT DISTINCT customer, '', '{{}}'::jsonb, now() FROM checked
-    WHERE code IS NULL AND customer IS NOT NULL AND customer_id IS NULL
-    ON CONFLICT (external_id) DO UPDATE SET external_id = EXCLUDED.external_id
+    SELECT customer, '', '{{}}'::jsonb, now() FROM (
+        SELECT DISTINCT customer FROM checked WHERE code IS NULL AND customer IS NOT NULL AND customer_id IS NULL
+    ) d
+    ORDER BY customer COLLATE "C"
+    ON CONFLICT (external_id) DO UPDATE SET country = k.country
     RETURNING k.id, k.external_id, k.created_at = now() AS created_here
 ), stored AS (
-    -- In line order, so that of two rows with one event id the first wins.
+    -- Of two rows with one event id the first (in line order) wins; the rows are inserted in event-id order,
+    -- so that concurrent batches sharing events queue behind each other instead of deadlocking.
     INSERT INTO behavior_event (event_id, customer_id, product_id, kind, occurred_at, quantity, unit_price, rating,
         order_ref, session_id)
-    SELECT c.event_id, COALESCE(c.customer_id, n.id), c.product_id, c.kind, c.ts, c.qty, c.price, c.rating,
-        c.order_ref, c.session_id
+    SELECT DISTINCT ON (c.event_id COLLATE "C") c.event_id, COALESCE(c.customer_id, n.id), c.product_id, c.kind,
+        c.ts, c.qty, c.price, c.rating, c.order_ref, c.session_id
     FROM checked c LEFT JOIN new_customers n ON n.external_id = c.customer
     WHERE c.code IS NULL
-    ORDER BY c.line
+    ORDER BY c.event_id COLLATE "C", c.line
     ON CONFLICT (event_id) DO NOTHING
     RETURNING occurred_at, product_id, customer_id{locks}
 )

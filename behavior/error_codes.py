@@ -23,6 +23,7 @@ class IngestErrorCode(str, Enum):
     VALUE_TOO_LONG = "VALUE_TOO_LONG"
     INVALID_VALUE = "INVALID_VALUE"
     REQUIRED = "REQUIRED"
+    INVALID_CHARACTERS = "INVALID_CHARACTERS"  # NUL or an unpaired surrogate: text the database cannot store
     # Cleaning rules of the demo dataset (UCI Online Retail), see docs/ingestion.md.
     NON_PRODUCT_CODE = "NON_PRODUCT_CODE"
     NON_POSITIVE_PRICE = "NON_POSITIVE_PRICE"
@@ -39,6 +40,7 @@ class CustomerErrorCode(str, Enum):
     REQUIRED = "REQUIRED"
     VALUE_TOO_LONG = "VALUE_TOO_LONG"
     INVALID_VALUE = "INVALID_VALUE"
+    INVALID_CHARACTERS = "INVALID_CHARACTERS"
 
 
 # field (GraphQL name) and message of each event-row code.

@@ -67,6 +67,10 @@ class Event(models.Model):
             models.Index(fields=["customer", "occurred_at"], name="event_customer_time_idx"),
             models.Index(fields=["product", "occurred_at"], name="event_product_time_idx"),
             models.Index(fields=["kind", "occurred_at"], name="event_kind_time_idx"),
+            # a session's latest events (session recommendations read them on every request); events
+            # without a session are left out of the index
+            models.Index(fields=["session_id", "-occurred_at"], name="event_session_time_idx",
+                          condition=~Q(session_id="")),
         ]
 
     def __str__(self) -> str:

@@ -1,12 +1,14 @@
 """Reads for customers, events and import reports."""
 
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 import numpy as np
 from django.db import connection
-from django.db.models import FloatField, Func, QuerySet
+from django.db.models import FloatField, Func, Max, QuerySet, Subquery
+from django.utils import timezone
 
-from .models import Event, EventKind, ImportReport
+from .models import Customer, Event, EventKind, ImportReport
 
 MAX_REPORTS = 100
 
@@ -35,6 +37,43 @@ def import_reports(*, kind: str | None = None, limit: int = 20) -> QuerySet[Impo
     if kind:
         qs = qs.filter(kind=kind)
     return qs[: max(1, min(limit, MAX_REPORTS))]
+
+
+def shop_clock(latest: datetime | None) -> datetime:
+    """The shop's "now" given the time of its latest stored event: that time, capped by the wall clock
+    (a future-dated event never moves it ahead); the wall clock when nothing is stored."""
+    now = timezone.now()
+    return now if latest is None or latest > now else latest
+
+
+def shop_now() -> datetime:
+    """The shop clock: the time of the latest stored event, capped by the wall clock.
+
+    Everything that means "the data's now" reads it (history ages when serving, recent-popularity and
+    session windows), so a shop whose events lie in the past (a historical load, a replay, a quiet
+    season) is served as it was evaluated, not as if every customer had been away since."""
+    return shop_clock(Event.objects.aggregate(latest=Max("occurred_at"))["latest"])
+
+
+MAX_SESSION_EVENTS = 200
+
+
+def session_events(*, session_id: str, minutes: float) -> list[tuple[int, str, datetime]]:
+    """(product_id, kind, occurred_at) of the session's events in the last ``minutes`` by the shop clock, newest
+    first (at most ``MAX_SESSION_EVENTS``); empty for an unknown or blank session id.
+
+    One statement, straight from the events table (its partial index on session and time), so an event is
+    seen by the next request after ``ingestEvents`` stored it: the clock's reading rides along as a subquery."""
+    if not session_id:
+        return []
+    latest = Event.objects.order_by("-occurred_at").values("occurred_at")[:1]
+    rows = list(Event.objects.filter(session_id=session_id).exclude(session_id="")
+                .annotate(latest=Subquery(latest)).order_by("-occurred_at")
+                .values_list("product_id", "kind", "occurred_at", "latest")[:MAX_SESSION_EVENTS])
+    if not rows:
+        return []
+    since = shop_clock(rows[0][3]) - timedelta(minutes=minutes)
+    return [(product, kind, at) for product, kind, at, _ in rows if at >= since]
 
 
 def events_exist() -> bool:
@@ -104,3 +143,15 @@ def _event_columns_postgres(kinds: list[str]) -> tuple[np.ndarray, ...]:
         raise RuntimeError("unexpected COPY output: fields of another width")
     return (rows["customer"].astype(np.int64), rows["product"].astype(np.int64), rows["kind"].astype(np.int64),
             rows["t"].astype(np.int64) + _PG_EPOCH_US, rows["quantity"].astype(np.int64))
+
+
+def customer_by_external_id(external_id: str) -> Customer | None:
+    return Customer.objects.filter(external_id=external_id).first()
+
+
+def customer_events_export(*, customer_id: int) -> list[dict]:
+    """Every event of the customer, oldest first, as plain values (a customer's data export)."""
+    rows = (Event.objects.filter(customer_id=customer_id).order_by("occurred_at", "id")
+            .values("event_id", "kind", "occurred_at", "product__sku", "quantity", "unit_price", "rating",
+                    "order_ref", "session_id"))
+    return [{**row, "product_sku": row.pop("product__sku")} for row in rows]

@@ -10,7 +10,9 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import logging
 import os
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -18,24 +20,32 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from django.db import transaction
+import psycopg
+from django.db import DataError, connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from batching import BATCH_LIMIT, InvalidItem, UpsertOutcome, chunks, first_occurrences, text_field
+from batching import (BATCH_LIMIT, UNSTORABLE_MESSAGE, InvalidItem, UpsertOutcome, chunks, first_occurrences,
+                      text_field, unstorable_field)
+from batching.retry import lock_keys, retry_on_conflict
 from catalog.services import categories_upsert, products_upsert
 
 from .bulk import EVENT_FIELDS, EventsOutcome, RowError, store_events, store_events_csv
+from .csv_rows import FileUnreadable, Screen, screened_chunks
 from .error_codes import CustomerErrorCode, IngestErrorCode
 from .hooks import EventsStored, events_stored
-from .models import Customer, ImportReport
+from .models import Customer, Event, ImportReport
 from .synthetic import SyntheticData, SyntheticSpec, generate
+
+logger = logging.getLogger(__name__)
 
 EVENTS_BATCH_LIMIT = 5000
 FRAME_CHUNK_ROWS = 200_000
 REPORT_SAMPLE_ERRORS = 200
 
 Progress = Callable[[int], None]
+
+UPSERT_LOCKS = 1  # batching.retry.lock_keys namespace of this app's upserts
 
 
 def _events_stored(outcome: EventsOutcome, *, from_request: bool = False) -> None:
@@ -56,11 +66,43 @@ def events_ingest(*, events: list[dict], limit: int = EVENTS_BATCH_LIMIT) -> Eve
         out.errors.append(RowError(-1, "events", IngestErrorCode.TOO_MANY_ITEMS.value,
                                    f"at most {limit} events per call; split the batch."))
         return out
-    if not events:
-        return EventsOutcome()
-    with transaction.atomic():
-        outcome = store_events(events=events, max_errors=len(events))
-        _events_stored(outcome, from_request=True)
+    kept, positions, unstorable = _storable_events(events)
+    if not kept:
+        return _with_unstorable(EventsOutcome(), positions, unstorable)
+
+    def store() -> EventsOutcome:
+        with transaction.atomic():
+            outcome = store_events(events=kept, max_errors=len(kept))
+            _events_stored(outcome, from_request=True)
+        return outcome
+
+    return _with_unstorable(retry_on_conflict(store), positions, unstorable)
+
+
+def _storable_events(events: list[dict]) -> tuple[list[dict], list[int], list[RowError]]:
+    """(the events the database can store, their positions in the batch, an error for each other one)."""
+    kept, positions, unstorable = [], [], []
+    for index, event in enumerate(events):
+        name = unstorable_field(event)
+        if name is None:
+            kept.append(event)
+            positions.append(index)
+        else:
+            unstorable.append(RowError(index, name, IngestErrorCode.INVALID_CHARACTERS.value,
+                                       UNSTORABLE_MESSAGE.format(field=name)))
+    return kept, positions, unstorable
+
+
+def _with_unstorable(outcome: EventsOutcome, positions: list[int], unstorable: list[RowError]) -> EventsOutcome:
+    """The outcome of the stored subset, its errors at their positions in the whole batch, plus the rest."""
+    if not unstorable:
+        return outcome
+    for error in outcome.errors:
+        if error.index >= 0:
+            error.index = positions[error.index]
+    outcome.errors = sorted([*outcome.errors, *unstorable], key=lambda e: e.index)
+    outcome.read += len(unstorable)
+    outcome.rejected[IngestErrorCode.INVALID_CHARACTERS.value] += len(unstorable)
     return outcome
 
 
@@ -102,11 +144,22 @@ def customers_upsert(*, customers: list[dict], limit: int = BATCH_LIMIT) -> Upse
             out.errors.append(exc.as_error(index))
     if not valid:
         return out
+    # Keys in order (as the event statement creates customers), retried as a whole when another client
+    # raced it (batching.retry): concurrent upserts of the same customers queue instead of deadlocking.
+    valid.sort(key=lambda c: c["external_id"])
+    out.created, out.updated = retry_on_conflict(lambda: _customers_write(valid), unique_violation=True)
+    out.errors.sort(key=lambda e: e.index)
+    return out
+
+
+def _customers_write(valid: list[dict]) -> tuple[int, int]:
     with transaction.atomic():
         keys = [c["external_id"] for c in valid]
+        lock_keys(UPSERT_LOCKS, keys)
         existing: dict[str, Customer] = {}
         for chunk in chunks(keys):
-            existing.update({c.external_id: c for c in Customer.objects.filter(external_id__in=chunk)})
+            existing.update({c.external_id: c for c in Customer.objects.filter(external_id__in=chunk)
+                             .select_for_update().order_by("external_id")})
         new, changed, fields = [], [], set()
         for cleaned in valid:
             customer = existing.get(cleaned["external_id"])
@@ -120,9 +173,7 @@ def customers_upsert(*, customers: list[dict], limit: int = BATCH_LIMIT) -> Upse
         Customer.objects.bulk_create(new, batch_size=1000)
         if changed and fields:
             Customer.objects.bulk_update(changed, sorted(fields), batch_size=500)
-        out.created, out.updated = len(new), len(changed)
-    out.errors.sort(key=lambda e: e.index)
-    return out
+    return len(new), len(changed)
 
 
 # --- import reports --------------------------------------------------------------------------------
@@ -207,18 +258,84 @@ def _file_header(path: Path) -> list[str]:
 
 
 def events_import_csv(*, path: Path | str, on_bytes: Progress | None = None) -> ImportReport:
-    """Import an events CSV (plain or gzip) whose header names columns among EVENT_FIELDS."""
+    """Import an events CSV (plain or gzip) whose header names columns among EVENT_FIELDS.
+
+    On PostgreSQL the file is first streamed straight into COPY (the fast path). If that fails on the
+    file's form (a malformed line, a bad encoding, a NUL, a truncated gzip), the attempt is rolled back and
+    the file is read again through ``behavior.csv_rows``, which rejects each bad row with a code and
+    stores the good ones. SQLite always takes the screened path."""
     path = Path(path)
 
     def work(tally: _Tally) -> None:
-        columns = _file_header(path)
-        outcome = store_events_csv(columns=columns, chunks=_open_bytes(path, on_bytes), header=True,
-                                   max_errors=REPORT_SAMPLE_ERRORS)
-        tally.add_events(outcome)
+        outcome = None
+        if connection.vendor == "postgresql":
+            outcome = _events_copy_fast(path, on_bytes)
+        if outcome is None:
+            outcome = _events_screened(path, on_bytes, tally)
+        else:
+            tally.add_events(outcome)
         tally.notes["customers_created"] = outcome.customers_created
         _events_stored(outcome)
 
     return _run_report(ImportReport.Kind.EVENTS, str(path), work)
+
+
+# What a file that is not clean CSV in UTF-8 raises on the fast path.
+_FILE_FORM_ERRORS = (DataError, psycopg.DataError, UnicodeDecodeError, EOFError, zlib.error, gzip.BadGzipFile, csv.Error)
+
+
+def _events_copy_fast(path: Path, on_bytes: Progress | None) -> EventsOutcome | None:
+    """The whole file through COPY in a savepoint; None when its form needs the screened path."""
+    try:
+        columns = _file_header(path)
+    except _FILE_FORM_ERRORS:
+        return None
+    if not columns:
+        return None
+    _import_columns(columns)  # a header naming no product_sku fails here, as on the screened path
+    try:
+        with transaction.atomic():
+            return store_events_csv(columns=columns, chunks=_open_bytes(path, on_bytes), header=True,
+                                    max_errors=REPORT_SAMPLE_ERRORS)
+    except _FILE_FORM_ERRORS as exc:
+        logger.info("%s: not clean CSV (%s); importing it row by row", path, type(exc).__name__)
+        return None
+
+
+def _events_screened(path: Path, on_bytes: Progress | None, tally: _Tally) -> EventsOutcome:
+    screen = Screen()
+    chunks = screened_chunks(path, screen, on_bytes)
+    first = next(chunks, b"")  # reads the header (FileUnreadable when there is none)
+    outcome = store_events_csv(columns=_import_columns(screen.header), chunks=_prepend(first, chunks),
+                               header=False, max_errors=REPORT_SAMPLE_ERRORS)
+    for error in outcome.errors:
+        error.index = screen.rows[error.index] - 1
+    tally.add_events(outcome)
+    tally.read += len(screen.rejected)
+    for row, code, message in screen.rejected:
+        tally.rejected[code] += 1
+        tally.sample(row, "row", code, message)
+    tally.samples.sort(key=lambda s: s["row"])
+    if screen.truncated:
+        tally.notes["truncated"] = screen.truncated
+    return outcome
+
+
+def _prepend(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
+    if first:
+        yield first
+    yield from rest
+
+
+def _import_columns(header: list[str]) -> list[str]:
+    """The header's columns, or a FileUnreadable that says what is wrong with it."""
+    unknown = sorted(set(header) - set(EVENT_FIELDS))
+    if unknown:
+        raise FileUnreadable("UNKNOWN_COLUMN", f"The header names unknown column(s) {', '.join(unknown)}; the "
+                             f"columns are among {', '.join(EVENT_FIELDS)}.")
+    if "product_sku" not in header:
+        raise FileUnreadable("MISSING_COLUMN", "The header has no product_sku column.")
+    return header
 
 
 def _dict_rows(path: Path, on_bytes: Progress | None) -> Iterator[dict]:
@@ -361,6 +478,18 @@ def synthetic_load(*, spec: SyntheticSpec, on_rows: Progress | None = None) -> S
     return data
 
 
+def shop_frames_load(*, data: SyntheticData, source: str, on_rows: Progress | None = None) -> ImportReport:
+    """Store a generated shop's frames (``shop_shapes.generate_shape``, or any with the synthetic columns)
+    through the import path, as a report of kind 'synthetic'."""
+
+    def work(tally: _Tally) -> None:
+        store_frames(tally=tally, categories=data.categories, products=data.products, customers=data.customers,
+                     events=data.events, on_rows=on_rows)
+        tally.notes.update({"customers": len(data.customers), "products": len(data.products)})
+
+    return _run_report(ImportReport.Kind.SYNTHETIC, source, work)
+
+
 def file_size(path: Path | str) -> int:
     return os.path.getsize(path)
 
@@ -397,3 +526,26 @@ def demo_load(*, path: Path | str, on_rows: Progress | None = None, force: bool 
                        "categories": len(cleaned.categories), "events_after_cleaning": len(cleaned.events)}
 
     return _run_report(ImportReport.Kind.DEMO, f"{DEMO_SOURCE} ({Path(path).name})", work), True
+
+
+@dataclass(frozen=True)
+class CustomerErased:
+    events: int
+    event_ids: list[int]
+    start: Any  # earliest and latest occurred_at of the deleted events (None when there were none)
+    end: Any
+    product_ids: frozenset[int]
+
+
+@transaction.atomic
+def customer_erase(*, customer_id: int) -> CustomerErased:
+    """Delete a customer and every event of theirs; what was deleted says which rollups to correct
+    (the caller does: behavior does not know analytics)."""
+    events = Event.objects.filter(customer_id=customer_id)
+    rows = list(events.values_list("id", "occurred_at", "product_id"))
+    events.delete()
+    Customer.objects.filter(pk=customer_id).delete()
+    moments = [row[1] for row in rows]
+    return CustomerErased(events=len(rows), event_ids=[row[0] for row in rows],
+                          start=min(moments) if moments else None, end=max(moments) if moments else None,
+                          product_ids=frozenset(row[2] for row in rows))

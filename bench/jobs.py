@@ -2,7 +2,7 @@
 
 Baseline: the diagnostic job (jobs.selfcheck, 1 step, no sleep) run in this process with
 `job_execute` — the database work of a job and nothing else. Against it: the same job submitted and
-run by a real worker (`celery -A config worker -Q ml,default -c 1`), one at a time (latency from
+run by a real worker (`celery -A config worker -Q reaper,ml,default -c 1`), one at a time (latency from
 submit to SUCCEEDED) and N at once (throughput); a submit with the broker unreachable; and the time
 from SIGKILL of a worker to the reaper re-queueing its job (heartbeat 0.3 s, timeout 1.5 s).
 
@@ -38,7 +38,7 @@ def _start_worker() -> subprocess.Popen:
     name = f"bench-{uuid.uuid4().hex[:6]}@%h"
     env = {**os.environ, "DATABASE_URL": _db_url(), "JOB_HEARTBEAT_INTERVAL": "0.3", "CONN_MAX_AGE": "60",
            "LOG_LEVEL": "WARNING"}
-    proc = subprocess.Popen([sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "ml,default", "-c", "1",
+    proc = subprocess.Popen([sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "reaper,ml,default", "-c", "1",
                              "-n", name, "-l", "warning", "--without-gossip", "--without-mingle"],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     hostname = name.replace("%h", socket.gethostname())

@@ -154,10 +154,43 @@ def bench_training_and_quality(repeats: int) -> None:
     quality_table(data, runs[-1]["version"])
 
 
-def quality_table(data, version) -> None:
+def tuned_ease(data):
+    """EASE on binary purchases before the test window, its lambda chosen on the validation users:
+    (scorer, lambda, seconds)."""
+    from recommender import engine
+
+    started = time.perf_counter()
+    best_lam, best_val = None, -1.0
+    bought = (data.purchases_before_validation > 0).astype(np.float32)
+    for lam in (50.0, 200.0, 800.0):
+        val = engine.evaluate(engine.ease_scorer(bought, engine.ease_fit(bought, lam)),
+                              users=data.validation_users, truth=data.validation_truth,
+                              excluded=data.purchases_before_validation, n_items=data.n_items,
+                              with_auc=False)["ndcg@10"]
+        if val > best_val:
+            best_lam, best_val = lam, val
+    x_test = (data.purchases_before_test > 0).astype(np.float32)
+    return engine.ease_scorer(x_test, engine.ease_fit(x_test, best_lam)), best_lam, time.perf_counter() - started
+
+
+def fitted_als(data):
+    """implicit's ALS (64 factors, bm25-weighted purchases before the test window): (scorer, seconds)."""
     from implicit.cpu.als import AlternatingLeastSquares
     from implicit.nearest_neighbours import bm25_weight
 
+    started = time.perf_counter()
+    als = AlternatingLeastSquares(factors=64, regularization=0.05, iterations=15, random_state=0,
+                                  num_threads=os.cpu_count() or 1)
+    als.fit(bm25_weight(data.purchases_before_test.astype(np.float32), K1=100, B=0.8).tocsr(), show_progress=False)
+    users_f, items_f = np.asarray(als.user_factors), np.asarray(als.item_factors)
+
+    def als_scorer(rows):
+        return users_f[rows] @ items_f.T
+
+    return als_scorer, time.perf_counter() - started
+
+
+def quality_table(data, version) -> None:
     from recommender import engine
     from recommender.services import served_discovery
 
@@ -168,33 +201,10 @@ def quality_table(data, version) -> None:
         rows.append([question, name, f"{m['precision@10']:.4f}", f"{m['recall@10']:.4f}", f"{m['ndcg@10']:.4f}",
                      f"{m['auc']:.4f}", f"{m['coverage']:.3f}", m["users"]])
 
-    t = time.perf_counter()
-    # EASE on binary purchases before the test window; lambda chosen on the validation users
-    best_lam, best_val = None, -1.0
-    for lam in (50.0, 200.0, 800.0):
-        bought = (data.purchases_before_validation > 0).astype(np.float32)
-        val = engine.evaluate(engine.ease_scorer(bought, engine.ease_fit(bought, lam)),
-                              users=data.validation_users, truth=data.validation_truth,
-                              excluded=data.purchases_before_validation, n_items=data.n_items,
-                              with_auc=False)["ndcg@10"]
-        if val > best_val:
-            best_lam, best_val = lam, val
-    x_test = (data.purchases_before_test > 0).astype(np.float32)
-    ease = engine.ease_scorer(x_test, engine.ease_fit(x_test, best_lam))
+    ease, best_lam, ease_seconds = tuned_ease(data)
     ease_m = engine.evaluate_both(data, discovery=ease, next_basket=ease, k=k)
-    ease_seconds = time.perf_counter() - t
-
-    t = time.perf_counter()
-    als = AlternatingLeastSquares(factors=64, regularization=0.05, iterations=15, random_state=0,
-                                  num_threads=os.cpu_count() or 1)
-    als.fit(bm25_weight(data.purchases_before_test.astype(np.float32), K1=100, B=0.8).tocsr(), show_progress=False)
-    users_f, items_f = np.asarray(als.user_factors), np.asarray(als.item_factors)
-
-    def als_scorer(r):
-        return users_f[r] @ items_f.T
-
+    als_scorer, als_seconds = fitted_als(data)
     als_m = engine.evaluate_both(data, discovery=als_scorer, next_basket=als_scorer, k=k)
-    als_seconds = time.perf_counter() - t
 
     discovery, next_basket = version.metrics["discovery"], version.metrics["next_basket"]
     served = served_discovery(version.metrics)

@@ -20,7 +20,7 @@ import pyarrow.csv as pa_csv
 from django.db import connection, transaction
 from django.utils import timezone
 
-from behavior.selectors import customer_event_arrays
+from behavior.selectors import customer_event_arrays, shop_now
 from catalog.models import Product
 from catalog.selectors import category_descendant_ids
 from recommender import engine as recommender_engine
@@ -152,7 +152,8 @@ def _allowed(item_ids: np.ndarray, category_id: int | None) -> np.ndarray:
 def _history(customer_ids: np.ndarray, item_ids: np.ndarray, half_life_days: float):
     """Members x items: their purchases so far, each weighted by its age (``engine.purchase_matrix``)."""
     purchases = customer_event_arrays(kinds=["purchase"])
-    age_days = (time.time() * 1e6 - purchases["occurred_us"]) / 86_400e6
+    # Ages on the shop clock, as serving measures them (behavior.selectors.shop_now).
+    age_days = (shop_now().timestamp() * 1e6 - purchases["occurred_us"]) / 86_400e6
     return engine.purchase_matrix(_positions(customer_ids, purchases["customer_id"]),
                                   _positions(item_ids, purchases["product_id"]), age_days,
                                   n_members=len(customer_ids), n_items=len(item_ids), half_life_days=half_life_days)

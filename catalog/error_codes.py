@@ -16,3 +16,4 @@ class CatalogErrorCode(str, Enum):
     UNKNOWN_PARENT = "UNKNOWN_PARENT"
     PARENT_CYCLE = "PARENT_CYCLE"
     DUPLICATE_IN_BATCH = "DUPLICATE_IN_BATCH"
+    INVALID_CHARACTERS = "INVALID_CHARACTERS"  # NUL or an unpaired surrogate: text the database cannot store

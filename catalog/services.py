@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from batching import BATCH_LIMIT, InvalidItem, ItemError, UpsertOutcome, chunks, first_occurrences, text_field
+from batching.retry import lock_keys, retry_on_conflict
 
 from .error_codes import CatalogErrorCode as Code
 from .models import Category, Product
@@ -26,6 +27,8 @@ __all__ = ["BATCH_LIMIT", "ItemError", "MAX_PRICE", "UpsertOutcome", "categories
 _SLUG = re.compile(r"[-a-zA-Z0-9_]+")
 _CURRENCY = re.compile(r"[A-Z]{3}")
 MAX_PRICE = Decimal("9999999999.99")
+
+UPSERT_LOCKS = 2  # batching.retry.lock_keys namespace of this app's upserts
 
 
 def _text(item: dict, key: str, graphql_name: str, max_length: int, *, required: bool = False) -> str | None:
@@ -207,11 +210,23 @@ def products_upsert(*, products: list[dict], limit: int = BATCH_LIMIT) -> Upsert
             continue
         resolved.append(cleaned)
 
+    # Keys in order, retried as a whole when another client raced it (batching.retry): concurrent upserts of
+    # the same products queue instead of deadlocking.
+    resolved.sort(key=lambda c: c["sku"])
+    out.created, out.updated, ids = retry_on_conflict(lambda: _products_write(resolved), unique_violation=True)
+    out.ids.update(ids)
+    out.errors.sort(key=lambda e: e.index)
+    return out
+
+
+def _products_write(resolved: list[dict]) -> tuple[int, int, dict[str, int]]:
     with transaction.atomic():
         skus = [c["sku"] for c in resolved]
+        lock_keys(UPSERT_LOCKS, skus)
         existing: dict[str, Product] = {}
         for chunk in chunks(skus):
-            existing.update({p.sku: p for p in Product.objects.filter(sku__in=chunk)})
+            existing.update({p.sku: p for p in Product.objects.filter(sku__in=chunk).select_for_update()
+                             .order_by("sku")})
         now = timezone.now()
         new, changed, fields = [], [], {"name", "price", "updated_at"}
         for cleaned in resolved:
@@ -227,8 +242,8 @@ def products_upsert(*, products: list[dict], limit: int = BATCH_LIMIT) -> Upsert
         Product.objects.bulk_create(new, batch_size=1000)
         if changed:
             Product.objects.bulk_update(changed, sorted(fields), batch_size=500)
-        out.created, out.updated = len(new), len(changed)
+        ids: dict[str, int] = {}
         for chunk in chunks(skus):
-            out.ids.update(Product.objects.filter(sku__in=chunk).values_list("sku", "id"))
-    out.errors.sort(key=lambda e: e.index)
-    return out
+            ids.update(Product.objects.filter(sku__in=chunk).values_list("sku", "id"))
+    return len(new), len(changed), ids
+

@@ -1,6 +1,6 @@
 """The Celery app. All configuration comes from Django settings (CELERY_* names; see docs/jobs.md).
 
-Start a worker with `.venv/bin/celery -A config worker -Q ml,default -c 1` and the scheduler with
+Start a worker with `.venv/bin/celery -A config worker -Q reaper,ml,default -c 1` and the scheduler with
 `.venv/bin/celery -A config beat`. With no REDIS_URL, tasks run eagerly in the calling process.
 """
 

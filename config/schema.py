@@ -11,7 +11,8 @@ from strawberry.tools import merge_types
 from api.build import build_schema
 
 # Order matters only for the order of fields in the schema's documentation.
-SCHEMA_APPS = ["catalog", "behavior", "analytics", "jobs", "recommender", "segments", "forecasting", "campaigns"]
+SCHEMA_APPS = ["catalog", "behavior", "analytics", "jobs", "recommender", "segments", "forecasting", "campaigns",
+               "access", "privacy"]
 
 
 def _collect(name: str) -> tuple[type, ...]:

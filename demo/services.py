@@ -1,6 +1,7 @@
 """Brings a fresh database to a state where every query has an answer, and does nothing twice.
 
-1. an ``admin`` superuser (password from DEMO_ADMIN_PASSWORD, default "admin") for the admin and GraphiQL;
+1. with DEBUG on only, an ``admin`` superuser for the admin and GraphiQL: its password is DEMO_ADMIN_PASSWORD
+   or a random one, printed once (in production create accounts with ``manage.py createsuperuser``);
 2. the demo dataset (UCI Online Retail, ``data/`` in the repository) through the normal import path, once;
    where the dataset is not on disk (settings.DEMO_DATA_PATH), a seeded synthetic shop instead, so the
    service still starts with data on any machine;
@@ -13,6 +14,7 @@ Every step goes through the owning app's services and selectors; ``say`` receive
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,12 +30,16 @@ from jobs.services import job_execute
 Say = Callable[[str], None]
 
 
-def admin_user_ensure(*, say: Say) -> None:
+def admin_user_ensure(*, development: bool, say: Say) -> None:
+    """The demo's superuser, in development only; never a known password."""
+    if not development:
+        say("==> no demo admin: DEBUG is off (create accounts with manage.py createsuperuser)")
+        return
     User = get_user_model()
     if not User.objects.filter(username="admin").exists():
-        password = os.environ.get("DEMO_ADMIN_PASSWORD", "admin")
+        password = os.environ.get("DEMO_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
         User.objects.create_superuser("admin", "admin@example.com", password)
-        say(f"==> created superuser admin / {password}")
+        say(f"==> created superuser admin / {password}   (shown once; DEMO_ADMIN_PASSWORD sets it)")
 
 
 def demo_data_ensure(*, path: Path, say: Say, on_rows: Progress | None = None) -> None:

@@ -71,6 +71,8 @@ class ForecastSeries(models.Model):
     upper = models.JSONField(default=list)
 
     class Meta:
+        verbose_name = "forecast series"
+        verbose_name_plural = "forecast series"
         ordering = ["run", "scope", "id"]
         constraints = [
             models.CheckConstraint(condition=Q(scope__in=Scope.values), name="forecastseries_scope_valid"),

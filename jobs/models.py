@@ -40,6 +40,9 @@ class Job(models.Model):
     # What the run produced, e.g. ("recommender.modelversion", 12).
     result_type = models.CharField(max_length=64, blank=True, default="")
     result_id = models.BigIntegerField(null=True, blank=True)
+    # How a run that succeeded came out, as a code clients branch on (each kind documents its codes), e.g.
+    # recommender.train's ACTIVATED / REJECTED; blank for kinds that have none.
+    result_code = models.CharField(max_length=32, blank=True, default="")
 
     class Meta:
         ordering = ["-submitted_at", "-id"]

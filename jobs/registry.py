@@ -51,6 +51,7 @@ class JobResult:
     result_type: str = ""
     result_id: int | None = None
     message: str = "done"
+    result_code: str = ""  # how it came out, for clients to branch on (Job.result_code)
 
 
 @dataclass
@@ -103,3 +104,18 @@ def get_kind(name: str) -> JobKind | None:
 
 def all_kinds() -> dict[str, JobKind]:
     return dict(_KINDS)
+
+
+_REAP_CALLBACKS: list[Callable[[], None]] = []
+
+
+def on_reap(callback: Callable[[], None]) -> Callable[[], None]:
+    """Register ``callback`` to run at the end of every reap (after jobs whose worker died were re-queued
+    or failed): an app cleans up what such jobs left half-done, e.g. segments fails a run left BUILDING."""
+    if callback not in _REAP_CALLBACKS:
+        _REAP_CALLBACKS.append(callback)
+    return callback
+
+
+def reap_callbacks() -> tuple[Callable[[], None], ...]:
+    return tuple(_REAP_CALLBACKS)

@@ -63,6 +63,11 @@ class JobType(relay.Node):
     attempts: auto
     cancel_requested: auto
 
+    @strawberry_django.field(only=["result_code"], description="How a finished run came out, as a code to branch "
+                                                                "on (each job kind documents its codes); null if none.")
+    def result_code(self) -> str | None:
+        return self.result_code or None  # type: ignore[attr-defined]
+
     @strawberry_django.field(only=["id"], description="The database id (`job(id:)` takes it or the global id).")
     def pk(self) -> int:
         return self.pk  # type: ignore[attr-defined]
@@ -138,11 +143,17 @@ def submit_job(info: Info, *, kind: str, params: dict[str, Any] | Any) -> JobPay
     return JobPayload(job=job)  # type: ignore[arg-type]
 
 
+NO_JOB_TO_CANCEL = ("No job with this id that you may cancel (cancelling needs jobs.change_job or the "
+                    "permission to run the job's kind).")
+
+
 def _visible_jobs(info: Info):
-    """Staff with jobs.view_job see every job; other staff see the jobs they submitted."""
+    """Staff with jobs.view_job (or a key with jobs:run) see every job; other staff see the jobs they submitted."""
     user = _user(info)
     qs = Job.objects.all()
-    return qs if user.has_perm(VIEW_PERM) else qs.filter(submitted_by=user)
+    if user.has_perm(VIEW_PERM):
+        return qs
+    return qs.filter(submitted_by=user) if user.pk is not None else qs.none()
 
 
 @strawberry.type
@@ -208,24 +219,22 @@ class Mutation:
 
     @strawberry.mutation(description="Cancel a job: a queued one at once, a running one at its next progress step.")
     def cancel_job(self, info: Info, id: strawberry.ID) -> JobPayload:
+        # A job the caller may not cancel is answered exactly as a missing one, so that the answer does
+        # not say which ids exist: non-staff are refused before any lookup, staff get NOT_FOUND for both.
+        user = _user(info)
+        if not is_staff_with_perm(user):
+            return _error(JobErrorCode.PERMISSION_DENIED, "You need staff status to cancel jobs.")
         pk = database_id(id, type_name="Job")
         job = None if pk is None else Job.objects.filter(pk=pk).only("id", "kind", "submitted_by_id").first()
-        user = _user(info)
-        if job is None:
-            if not is_staff_with_perm(user):
-                return _error(JobErrorCode.PERMISSION_DENIED, "You need staff status to cancel jobs.")
-            return _error(JobErrorCode.NOT_FOUND, "No such job.", field="id")
-        job_kind = get_kind(job.kind)
-        allowed = is_staff_with_perm(user, "jobs.change_job") or (
-            job_kind is not None and is_staff_with_perm(user, job_kind.permission)
-        )
+        job_kind = None if job is None else get_kind(job.kind)
+        allowed = job is not None and (is_staff_with_perm(user, "jobs.change_job") or (
+            job_kind is not None and is_staff_with_perm(user, job_kind.permission)))
         if not allowed:
-            return _error(JobErrorCode.PERMISSION_DENIED, "You need staff status and the permission to run "
-                                                          "this kind of job (or jobs.change_job) to cancel it.")
+            return _error(JobErrorCode.NOT_FOUND, NO_JOB_TO_CANCEL, field="id")
         try:
             job = job_cancel(job_id=job.pk)
         except JobNotFound:
-            return _error(JobErrorCode.NOT_FOUND, "No such job.", field="id")
+            return _error(JobErrorCode.NOT_FOUND, NO_JOB_TO_CANCEL, field="id")
         except JobAlreadyFinished as exc:
             return _error(JobErrorCode.ALREADY_FINISHED, f"The job has already finished ({exc.job.status}).",
                           field="id", job=exc.job)

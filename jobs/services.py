@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
@@ -26,7 +27,8 @@ from django.utils import timezone
 
 from .error_codes import JobFailureCode
 from .models import Job, JobStatus
-from .registry import JobCancelled, JobContext, JobFailed, JobParamsError, JobTransientError, get_kind
+from .registry import (JobCancelled, JobContext, JobFailed, JobParamsError, JobTransientError, get_kind,
+                       reap_callbacks)
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +42,8 @@ def job_setting(name: str) -> Any:
         "JOB_HEARTBEAT_INTERVAL": 30,
         "JOB_HEARTBEAT_TIMEOUT": 300,
         "JOB_QUEUED_TIMEOUT": 24 * 3600,
+        "JOB_REPUBLISH_AFTER": 120,
+        "JOB_STATE_WRITE_SECONDS": 60,
     }
     return getattr(settings, name, defaults[name])
 
@@ -85,7 +89,8 @@ def job_submit(*, kind: str, params: dict[str, Any] | None = None, user=None) ->
     if job_kind is None:
         raise UnknownJobKind(kind)
     cleaned = job_kind.clean_params(params)
-    submitted_by = user if user is not None and user.is_authenticated else None
+    # A person (a user row); an API key's principal has none, its job is owned by nobody.
+    submitted_by = user if user is not None and user.is_authenticated and user.pk is not None else None
     with transaction.atomic():
         job = Job.objects.create(kind=kind, params=cleaned, submitted_by=submitted_by, queued_at=timezone.now())
         transaction.on_commit(partial(job_enqueue, job_id=job.pk))
@@ -95,33 +100,37 @@ def job_submit(*, kind: str, params: dict[str, Any] | None = None, user=None) ->
     return job
 
 
-def job_enqueue(*, job_id: int) -> bool:
-    """Publish the job's id to its queue. On any failure the job is marked FAILED, never left QUEUED."""
-    from celery import current_app
-
+def job_enqueue(*, job_id: int, fail_if_unpublished: bool = True) -> bool:
+    """Publish the job's id to its queue and mark it published (jobs.broker.mark: the reaper re-publishes
+    a QUEUED job whose mark the broker lost). On failure the job is marked FAILED, never left QUEUED,
+    unless ``fail_if_unpublished`` is False (the reaper's re-publish: the job stays QUEUED for the next)."""
+    from .broker import mark, publish
     from .tasks import run_job
 
     try:
-        if current_app.conf.task_always_eager:
-            run_job.apply_async(args=[job_id])
-        else:
-            # A connection per publish: submits are rare, and a broker that went away is noticed at once.
-            with current_app.connection_for_write() as conn:
-                # Time limits None: the worker applies its own (JOB_*_TIME_LIMIT where the job runs).
-                run_job.apply_async(
-                    args=[job_id], connection=conn, retry=True, retry_policy=settings.JOB_PUBLISH_RETRY_POLICY,
-                    time_limit=None, soft_time_limit=None,
-                )
+        # A connection per publish with a short timeout (jobs.broker): a broker that went away or hangs is
+        # noticed at once. Time limits None: the worker applies its own (JOB_*_TIME_LIMIT where the job runs).
+        publish(run_job, args=[job_id], retry_policy=settings.JOB_PUBLISH_RETRY_POLICY, time_limit=None,
+                soft_time_limit=None)
     except Exception as exc:  # noqa: BLE001 - whatever the cause, the job was not queued
         logger.warning("job %s could not be published: %r", job_id, exc)
-        Job.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(
-            status=JobStatus.FAILED,
-            finished_at=timezone.now(),
-            error_code=JobFailureCode.BROKER_UNAVAILABLE,
-            error_message="The job queue is unavailable; the job was not started. Try again later.",
-        )
+        if fail_if_unpublished:
+            Job.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(
+                status=JobStatus.FAILED,
+                finished_at=timezone.now(),
+                error_code=JobFailureCode.BROKER_UNAVAILABLE,
+                error_message="The job queue is unavailable; the job was not started. Try again later.",
+            )
         return False
+    try:
+        mark(_published_mark(job_id), job_setting("JOB_QUEUED_TIMEOUT"))
+    except Exception as exc:  # noqa: BLE001 - without the mark the reaper may publish it again: harmless
+        logger.warning("job %s published but not marked: %r", job_id, exc)
     return True
+
+
+def _published_mark(job_id: int) -> str:
+    return f"job-published:{job_id}"
 
 
 # --- execute ---------------------------------------------------------------------------------------
@@ -216,9 +225,9 @@ def job_execute(
     except TRANSIENT_ERRORS as exc:
         if retry_transient and attempt < job_setting("JOB_MAX_ATTEMPTS"):
             logger.warning("job %s attempt %s hit a transient error %r; re-queued", job.pk, attempt, exc)
-            _run_filter(job.pk, attempt).update(
+            _write_state(lambda: _run_filter(job.pk, attempt).update(
                 status=JobStatus.QUEUED, queued_at=timezone.now(), message=f"retrying after {type(exc).__name__}"
-            )
+            ), f"job {job.pk} re-queued")
             raise
         logger.exception("job %s (%s) failed after %s attempts", job.pk, job.kind, attempt)
         finish(status=JobStatus.FAILED, error_code=JobFailureCode.TRANSIENT_ERROR, error_message=_describe(exc))
@@ -232,11 +241,33 @@ def job_execute(
             message=result.message,
             result_type=result.result_type,
             result_id=result.result_id,
+            result_code=result.result_code,
         )
     finally:
         if beat:
             beat.__exit__(None, None, None)
     return Job.objects.get(pk=job.pk)
+
+
+def _write_state(write: Any, what: str) -> None:
+    """A job-state write that must land even when the database connection just broke (the error that
+    ended the run may be that very break): on failure the connection is closed and the write is tried
+    again on a fresh one, for up to JOB_STATE_WRITE_SECONDS. If the database stays away the job is left
+    RUNNING without heartbeats, and the reaper takes it for dead later."""
+    deadline = time.monotonic() + job_setting("JOB_STATE_WRITE_SECONDS")
+    pause = 0.2
+    while True:
+        try:
+            write()
+            return
+        except (OperationalError, InterfaceError) as exc:
+            if time.monotonic() + pause > deadline:
+                logger.error("job state (%s) could not be written: %r", what, exc)
+                raise
+            logger.warning("job state (%s) not written (%r); retrying on a fresh connection", what, exc)
+            connection.close()
+            time.sleep(pause)
+            pause = min(pause * 2, 5.0)
 
 
 def _describe(exc: BaseException) -> str:
@@ -245,7 +276,8 @@ def _describe(exc: BaseException) -> str:
 
 
 def _finish(job_id: int, attempt: int, *, status: str, **fields: Any) -> None:
-    _run_filter(job_id, attempt).update(status=status, finished_at=timezone.now(), **fields)
+    _write_state(lambda: _run_filter(job_id, attempt).update(status=status, finished_at=timezone.now(), **fields),
+                 f"job {job_id} {status}")
 
 
 # --- cancel ----------------------------------------------------------------------------------------
@@ -276,10 +308,11 @@ class ReapReport:
     failed: list[int] = field(default_factory=list)
     cancelled: list[int] = field(default_factory=list)
     expired: list[int] = field(default_factory=list)
+    republished: list[int] = field(default_factory=list)
 
     def __str__(self) -> str:
         return (f"requeued {self.requeued}, failed {self.failed}, cancelled {self.cancelled}, "
-                f"expired (never started) {self.expired}")
+                f"expired (never started) {self.expired}, re-published (lost by the broker) {self.republished}")
 
 
 def jobs_reap(*, heartbeat_timeout: float | None = None) -> ReapReport:
@@ -325,6 +358,7 @@ def jobs_reap(*, heartbeat_timeout: float | None = None) -> ReapReport:
                                    message="re-queued: the worker running it stopped responding"):
                     transaction.on_commit(partial(job_enqueue, job_id=job.pk))
                     report.requeued.append(job.pk)
+    report.republished = _republish_lost(now)
     expired_before = now - timedelta(seconds=job_setting("JOB_QUEUED_TIMEOUT"))
     for job_id in list(Job.objects.filter(status=JobStatus.QUEUED, queued_at__lt=expired_before)
                        .values_list("id", flat=True)):
@@ -333,6 +367,28 @@ def jobs_reap(*, heartbeat_timeout: float | None = None) -> ReapReport:
             error_message="No worker started this job in time.",
         ):
             report.expired.append(job_id)
-    if report.requeued or report.failed or report.cancelled or report.expired:
+    for callback in reap_callbacks():
+        callback()
+    if report.requeued or report.failed or report.cancelled or report.expired or report.republished:
         logger.warning("jobs reaped: %s", report)
     return report
+
+
+def _republish_lost(now) -> list[int]:
+    """QUEUED jobs older than JOB_REPUBLISH_AFTER whose published mark is gone (the broker restarted
+    without its data, and the queued message with it) are published again. A duplicate message is
+    harmless: the second one finds the job no longer QUEUED."""
+    from .broker import marked
+
+    before = now - timedelta(seconds=job_setting("JOB_REPUBLISH_AFTER"))
+    waiting = list(Job.objects.filter(status=JobStatus.QUEUED, queued_at__lt=before).values_list("id", flat=True)
+                   .order_by("id")[:1000])
+    if not waiting:
+        return []
+    try:
+        present = marked([_published_mark(job_id) for job_id in waiting])
+    except Exception as exc:  # noqa: BLE001 - the broker is away: nothing can be published now anyway
+        logger.warning("could not check the broker for lost jobs: %r", exc)
+        return []
+    return [job_id for job_id in waiting
+            if _published_mark(job_id) not in present and job_enqueue(job_id=job_id, fail_if_unpublished=False)]

@@ -17,7 +17,7 @@ def _headline(version: ModelVersion, figures: Callable[[dict], dict]) -> str:
 
 @admin.register(ModelVersion)
 class ModelVersionAdmin(admin.ModelAdmin):
-    list_display = ("id", "created_at", "status", "is_active", "beats_baselines", "discovery", "popularity",
+    list_display = ("id", "created_at", "status", "is_active", "gate", "beats_baselines", "discovery", "popularity",
                     "next_basket", "buy_again", "n_users", "n_items", "job")
     list_filter = ("status", "is_active")
     readonly_fields = [f.name for f in ModelVersion._meta.fields]

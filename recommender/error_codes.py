@@ -12,6 +12,18 @@ class RecommenderErrorCode(str, Enum):
     GATE_NOT_PASSED = "GATE_NOT_PASSED"  # did not beat the baselines; resend with override=true
     NO_PREVIOUS_VERSION = "NO_PREVIOUS_VERSION"
     ARTIFACT_MISSING = "ARTIFACT_MISSING"
+    # Serving (GraphQL errors' extensions.code on `recommendations`)
+    SESSION_MINUTES_OUT_OF_RANGE = "SESSION_MINUTES_OUT_OF_RANGE"  # sessionMinutes outside 1..MAX_SESSION_MINUTES
+
+
+class TrainResultCode(str, Enum):
+    """How a recommender.train job that succeeded came out (Job.result_code): what clients branch on."""
+
+    ACTIVATED = "ACTIVATED"  # the gate passed (better than every baseline judged); now served
+    ACTIVATED_NOT_WORSE = "ACTIVATED_NOT_WORSE"  # not significantly worse than any baseline; now served
+    READY = "READY"  # passed or not worse, but activate was false: activate it when you choose
+    REJECTED = "REJECTED"  # significantly worse than a baseline on a judged question; not served
+    NOT_JUDGEABLE = "NOT_JUDGEABLE"  # too few customers in the test window to judge it; not served
 
 
 class RecommenderError(Exception):

@@ -1,4 +1,7 @@
-"""The `recommender.train` job kind: its runner, registered with its parameters (``params.TrainParams``)."""
+"""The `recommender.train` job kind: its runner, registered with its parameters (``params.TrainParams``).
+
+A run that succeeds sets ``Job.result_code`` to an ``error_codes.TrainResultCode`` (ACTIVATED,
+ACTIVATED_NOT_WORSE, READY, REJECTED, NOT_JUDGEABLE), so a client branches on the code, not the message."""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ __all__ = ["TrainParams", "recommender_train_job"]
 
 @job_kind("recommender.train", permission="recommender.add_modelversion", params=TrainParams)
 def recommender_train_job(ctx: JobContext) -> JobResult:
-    from .services import recommender_train, served_discovery
+    from .services import recommender_train, served_discovery, train_result_code
 
     try:
         version = recommender_train(params=ctx.params, job_id=ctx.job_id, progress=ctx.progress)
@@ -23,11 +26,13 @@ def recommender_train_job(ctx: JobContext) -> JobResult:
     served = served_discovery(version.metrics)
     next_basket = version.metrics["next_basket"]
     metric = version.primary_metric
-    state = "active" if version.is_active else ("ready" if version.beats_baselines else "rejected: " +
-                                                 "; ".join(version.info.get("gate_failures", [])))
+    code = train_result_code(version)
+    notes = "; ".join(version.info.get("gate", {}).get("notes", []))
+    judged = version.info.get("judged_users", {})
     return JobResult(
-        result_type="recommender.modelversion", result_id=version.pk,
-        message=(f"v{version.pk} {state}. {metric} discovery {served[metric]:.4f} vs popularity "
-                 f"{discovery['popularity'][metric]:.4f}; next basket {next_basket['served'][metric]:.4f} vs "
-                 f"buy-again {next_basket['buy_again'][metric]:.4f}")[:500],
+        result_type="recommender.modelversion", result_id=version.pk, result_code=code.value,
+        message=(f"v{version.pk} {code.value}{': ' + notes if notes else ''}. {metric} discovery "
+                 f"{served[metric]:.4f} vs popularity {discovery['popularity'][metric]:.4f} "
+                 f"({judged.get('discovery', 0)} customers); next basket {next_basket['served'][metric]:.4f} vs "
+                 f"buy-again {next_basket['buy_again'][metric]:.4f} ({judged.get('next_basket', 0)} customers)")[:500],
     )

@@ -4,10 +4,21 @@ from django.db.models import Q
 
 
 class ModelStatus(models.TextChoices):
-    # Trained and evaluated; beat the baselines on the primary metric (may or may not be active).
+    # Trained and evaluated; passed the gate or was not worse than the baselines (may or may not be active).
     READY = "READY"
-    # Trained and evaluated but did not beat the baselines: never activated automatically.
+    # Trained and evaluated but rejected or not judgeable by the gate: never activated automatically.
     REJECTED = "REJECTED"
+
+
+class GateStatus(models.TextChoices):
+    # engine.gate.GateStatus's values: see its docstring and docs/recommender.md
+    PASSED = "PASSED"
+    NOT_WORSE = "NOT_WORSE"
+    REJECTED = "REJECTED"
+    NOT_JUDGEABLE = "NOT_JUDGEABLE"
+
+
+ACTIVATABLE_GATES = (GateStatus.PASSED, GateStatus.NOT_WORSE)
 
 
 class ModelVersion(models.Model):
@@ -24,7 +35,9 @@ class ModelVersion(models.Model):
     params = models.JSONField(default=dict, blank=True)
     metrics = models.JSONField(default=dict, blank=True)
     primary_metric = models.CharField(max_length=32, default="ndcg@10")
-    beats_baselines = models.BooleanField(default=False)
+    beats_baselines = models.BooleanField(default=False)  # may be activated without an override (gate passed/not worse)
+    # the gate's verdict (blank: a version from before the per-question paired gate)
+    gate = models.CharField(max_length=16, choices=GateStatus.choices, blank=True, default="")
     data_start = models.DateTimeField(null=True, blank=True)
     data_end = models.DateTimeField(null=True, blank=True)
     test_start = models.DateTimeField(null=True, blank=True)

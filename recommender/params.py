@@ -43,8 +43,10 @@ class TrainParams(JobParams):
                                   help="Decay of interaction weights with age, in days (0: none).")
     history_half_life_days: float | None = param(
         None, low=0.0, high=3650.0, help="Decay of own purchases in the next-basket blend (default: tuned).")
-    test_days: int = param(30, low=1, high=365, help="The latest days held out to judge the model.")
-    validation_days: int = param(14, low=1, high=365, help="Days before the test window used for tuning.")
+    test_days: int | None = param(None, low=1, high=365, help="The latest days held out to judge the model "
+                                  "(default: sized from the data, see docs/recommender.md).")
+    validation_days: int | None = param(None, low=1, high=365, help="Days before the test window used for tuning "
+                                        "(default: sized from the data).")
     validation_share: float = param(0.3, low=0.05, high=0.9, help="Share of users judged on validation.")
     popular_days: int = param(30, low=1, high=3650, help="Window of the popularity fallback, in days.")
     # the discovery ranking's item-to-item (EASE) term: its L2 penalty (0 leaves the term out) and how many

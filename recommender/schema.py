@@ -16,17 +16,19 @@ from strawberry.types import Info
 from api.connections import CappedListConnection
 from api.errors import ClientError, InputErrorCode
 from api.ids import database_id, required_database_id
-from api.permissions import staff_with_perm
+from access.principals import may_name_customer
+from api.permissions import is_staff_with_perm, staff_with_perm
 from catalog.schema import ProductType
 from jobs.schema import JobPayload, job_params_input, submit_job
 
 from . import selectors, services
 from .error_codes import RecommenderError, RecommenderErrorCode
 from .jobs import TrainParams
-from .models import ModelStatus, ModelVersion
+from .models import GateStatus, ModelStatus, ModelVersion
 
 StrategyEnum = strawberry.enum(selectors.Strategy, name="RecommendationStrategy")
 ModelStatusEnum = strawberry.enum(ModelStatus, name="RecommenderModelStatus")
+GateStatusEnum = strawberry.enum(GateStatus, name="RecommenderGateStatus")
 ErrorCodeEnum = strawberry.enum(RecommenderErrorCode, name="RecommenderErrorCode")
 
 
@@ -56,6 +58,10 @@ class RecommenderModelType(relay.Node):
     status: ModelStatusEnum
     is_active: auto
     beats_baselines: auto
+
+    @strawberry_django.field(only=["gate"], description="The gate's verdict (null: a version from before it).")
+    def gate(self) -> GateStatusEnum | None:  # type: ignore[valid-type]
+        return GateStatus(self.gate) if self.gate else None  # type: ignore[attr-defined]
     primary_metric: auto
     params: JSON
     metrics: JSON
@@ -107,20 +113,46 @@ def _check_first(first: int) -> int:
     return first
 
 
+def _check_session_minutes(minutes: int) -> int:
+    if not 1 <= minutes <= selectors.MAX_SESSION_MINUTES:
+        raise ClientError(RecommenderErrorCode.SESSION_MINUTES_OUT_OF_RANGE,
+                          f"sessionMinutes must be from 1 to {selectors.MAX_SESSION_MINUTES}")
+    return minutes
+
+def _readable_customer(info: Info, external_id: str | None) -> str | None:
+    """The customer whose history this caller may use, else None: an unprivileged caller is answered as for
+    an unknown customer (nothing looked up, so neither the answer nor its timing says whether the id exists)."""
+    user = info.context.request.user
+    if external_id is None:
+        return getattr(user, "customer_external_id", None)  # a customer token names its customer
+    if may_name_customer(user, external_id) or is_staff_with_perm(user, "behavior.view_customer"):
+        return external_id
+    return None
+
+
 def _items(rows: list[selectors.Recommendation]) -> list[RecommendedProductType]:
     return [RecommendedProductType(product=r.product, score=r.score) for r in rows]  # type: ignore[arg-type]
 
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="Personalised recommendations for a customer (public). excludePurchased=true: "
-                                  "discovery (never an item they bought); false: next basket (own history blended "
-                                  "with the model). No or unknown customer: popular items of the recent window.")
-    def recommendations(self, customer_external_id: str | None = None, first: int = 10,
-                        exclude_purchased: bool = True, category_id: strawberry.ID | None = None) -> RecommendationsType:
+    @strawberry.field(description="Recommendations (public). Naming a customer needs an API key with "
+                                  "recommendations:read, staff with behavior.view_customer, or that customer's token "
+                                  "(issueCustomerToken; with a token the id may be left out); anyone else gets, for "
+                                  "any id, the answer for an unknown customer. excludePurchased=true: discovery (never "
+                                  "an item they bought); false: next basket (own history blended with the model). "
+                                  "sessionId: the visitor's current session -- its events of the last sessionMinutes "
+                                  "(by the shop clock) rank the answer (strategy SESSION), for anonymous visitors and "
+                                  "known customers alike. No or unknown customer or session: popular items of the "
+                                  "recent window.")
+    def recommendations(self, info: Info, customer_external_id: str | None = None, first: int = 10,
+                        exclude_purchased: bool = True, category_id: strawberry.ID | None = None,
+                        session_id: str | None = None,
+                        session_minutes: int = selectors.DEFAULT_SESSION_MINUTES) -> RecommendationsType:
         result = selectors.recommendations_for(
-            customer_external_id=customer_external_id, first=_check_first(first),
+            customer_external_id=_readable_customer(info, customer_external_id), first=_check_first(first),
             exclude_purchased=exclude_purchased, category_id=_parse_category(category_id),
+            session_id=session_id, session_minutes=_check_session_minutes(session_minutes),
         )
         return RecommendationsType(strategy=result.strategy, model_version_id=result.model_version_id,  # type: ignore[arg-type]
                                    items=_items(result.items))

@@ -9,18 +9,21 @@ from datetime import timedelta
 
 import numpy as np
 import pandas as pd
-from django.db.models import Count, Max
+from django.db.models import Count
 
 from behavior.models import Customer, Event, EventKind
-from behavior.selectors import customer_event_arrays
+from behavior.selectors import customer_event_arrays, session_events, shop_clock, shop_now
 from catalog.models import Product
 from catalog.selectors import category_ancestor_ids, category_descendant_ids
 
 from . import engine, serving_sql
 from .models import ModelVersion
-from .serving import LoadedModel, loaded_model
+from .serving import LoadedModel, artifact_load, loaded_model
 
 MAX_FIRST = 100
+# the session window: events of the last this many minutes (by the shop clock) make up the current session
+DEFAULT_SESSION_MINUTES = 30
+MAX_SESSION_MINUTES = 24 * 60
 # Extra candidates fetched so that products deactivated since training can be skipped.
 _SPARE = 10
 
@@ -65,6 +68,7 @@ class Strategy(enum.Enum):
     PERSONALIZED = "PERSONALIZED"  # the customer's own embedding (blended with their history for repeats)
     COLD_START_FEATURES = "COLD_START_FEATURES"  # a customer the model has not seen: from country/attributes
     POPULAR = "POPULAR"  # anonymous, unknown, or nothing to go on: popular items of the recent window
+    SESSION = "SESSION"  # from the items of the visitor's current session (and their own model, if known)
 
 
 @dataclass
@@ -94,8 +98,8 @@ def _visitor(external_id: str) -> _Visitor | None:
     found = serving_sql.customer_with_purchases(external_id)
     if found is None:
         return None
-    (pk, country, attributes), purchases = found
-    now = time.time()
+    (pk, country, attributes), purchases, latest = found
+    now = shop_clock(latest).timestamp()  # ages as training measured them: from the data's end
     return _Visitor(
         pk=pk, country=country or "", attributes=attributes if isinstance(attributes, dict) else {},
         bought=np.fromiter((r[0] for r in purchases), dtype=np.int64, count=len(purchases)),
@@ -127,7 +131,8 @@ _popular_cache: dict[tuple, tuple[float, list[tuple[int, float]]]] = {}
 
 
 def popular_products(*, days: int = 30, category_id: int | None = None, first: int = 10) -> list[Recommendation]:
-    """Products bought by the most distinct customers in the last ``days`` before the latest event.
+    """Products bought by the most distinct customers in the last ``days`` by the shop clock
+    (``behavior.selectors.shop_now``).
 
     Used when no model is active; cached for a minute per (window, category).
     """
@@ -136,17 +141,14 @@ def popular_products(*, days: int = 30, category_id: int | None = None, first: i
     if hit and time.monotonic() - hit[0] < 60:
         ranked = hit[1]
     else:
-        latest = Event.objects.filter(kind=EventKind.PURCHASE).aggregate(m=Max("occurred_at"))["m"]
-        ranked = []
-        if latest is not None:
-            purchases = Event.objects.filter(kind=EventKind.PURCHASE, product__is_active=True,
-                                             occurred_at__gte=latest - timedelta(days=days))
-            if category_id is not None:
-                purchases = purchases.filter(
-                    product__category_id__in=category_descendant_ids(category_ids=[category_id]))
-            ranked = [(row["product_id"], float(row["n"])) for row in
-                      purchases.values("product_id").annotate(n=Count("customer_id", distinct=True), v=Count("id"))
-                      .order_by("-n", "-v", "product_id")[: first + _SPARE]]
+        now = shop_now()
+        purchases = Event.objects.filter(kind=EventKind.PURCHASE, product__is_active=True,
+                                         occurred_at__gte=now - timedelta(days=days), occurred_at__lte=now)
+        if category_id is not None:
+            purchases = purchases.filter(product__category_id__in=category_descendant_ids(category_ids=[category_id]))
+        ranked = [(row["product_id"], float(row["n"])) for row in
+                  purchases.values("product_id").annotate(n=Count("customer_id", distinct=True), v=Count("id"))
+                  .order_by("-n", "-v", "product_id")[: first + _SPARE]]
         _popular_cache[key] = (time.monotonic(), ranked)
     return _products_in_order([product_id for product_id, _ in ranked], [buyers for _, buyers in ranked], first)
 
@@ -174,9 +176,28 @@ def _model_scores(model: LoadedModel, customer: _Visitor | None) -> tuple[Strate
     return Strategy.POPULAR, model.popular_recent.copy()
 
 
+def _session_columns(model: LoadedModel, session_id: str, minutes: float) -> tuple[np.ndarray, np.ndarray,
+                                                                                 np.ndarray] | None:
+    """(item columns, weights, bought columns) of the session's recent events on items the model knows; None
+    when it has none (an unknown session, an old one, or only new products)."""
+    rows = session_events(session_id=session_id, minutes=minutes)
+    if not rows:
+        return None
+    columns = engine.index_of(model.item_ids, np.array([r[0] for r in rows], dtype=np.int64))
+    latest = rows[0][2]
+    ages = np.array([(latest - at).total_seconds() / 60.0 for _, _, at in rows])
+    weights = engine.session_event_weights([r[1] for r in rows], ages, minutes)
+    known = (columns >= 0) & (weights > 0)
+    if not known.any():
+        return None
+    bought = columns[known & np.array([r[1] == EventKind.PURCHASE for r in rows])]
+    return columns[known], weights[known], bought
+
+
 def recommendations_for(
     *, customer_external_id: str | None, first: int = 10, exclude_purchased: bool = True,
-    category_id: int | None = None,
+    category_id: int | None = None, session_id: str | None = None,
+    session_minutes: float = DEFAULT_SESSION_MINUTES,
 ) -> Recommendations:
     """The served ranking for one visitor; which strategy answered is part of the result.
 
@@ -184,6 +205,10 @@ def recommendations_for(
     customer, the model's score blended with the item-to-item term of what they bought);
     False is the next basket: the model's standardised score plus the tuned weight times the
     customer's own (age-decayed) purchase history, so what they re-buy comes back.
+    With a ``session_id`` whose last ``session_minutes`` hold events, the answer is the SESSION ranking
+    (``engine.session``) -- plus the customer's own model scores when the model knows them -- read straight
+    from the events table, so an event counts from the next request after it is stored. An unknown customer
+    or session gets the cold answer, never an error.
     The maths is ``engine.ranking``'s; this function reads the customer, the model and the products.
     """
     first = max(1, min(int(first), MAX_FIRST))
@@ -194,7 +219,11 @@ def recommendations_for(
                                                                              category_id, first))
     strategy, scores = _model_scores(model, customer)
     scale, shift = 1.0, 0.0  # the returned scores are ``ranking value * scale + shift``
-    if customer is not None:
+    session = _session_columns(model, session_id, session_minutes) if session_id else None
+    if session is not None:
+        strategy, scores = Strategy.SESSION, _session_ranking(model, session, customer, strategy, scores,
+                                                               exclude_purchased)
+    elif customer is not None:
         columns = engine.index_of(model.item_ids, customer.bought)
         known = columns >= 0
         bought = columns[known]
@@ -212,6 +241,20 @@ def recommendations_for(
     best, values = engine.best_items(scores, first + _SPARE, scale=scale, shift=shift)
     items = _products_in_order(model.item_ids[best].tolist(), values.tolist(), first)
     return Recommendations(strategy, model.version_id, items)
+
+
+def _session_ranking(model: LoadedModel, session: tuple[np.ndarray, np.ndarray, np.ndarray],
+                     customer: _Visitor | None, strategy: Strategy, scores: np.ndarray,
+                     exclude_purchased: bool) -> np.ndarray:
+    columns, weights, bought_in_session = session
+    ranking = engine.session_scores(model.item_item, model.item_unit, columns, weights)
+    if strategy is not Strategy.POPULAR:  # the model knows the customer (or their features)
+        ranking = engine.with_customer(ranking, scores)
+    engine.exclude(ranking, bought_in_session)
+    if customer is not None and exclude_purchased:
+        bought = engine.index_of(model.item_ids, customer.bought)
+        engine.exclude(ranking, bought[bought >= 0])
+    return ranking
 
 
 def _exclude_then_popular(customer: _Visitor | None, exclude_purchased: bool, category_id: int | None,
@@ -250,3 +293,16 @@ def similar_products(*, sku: str, first: int = 10) -> list[Recommendation]:
         engine.exclude(scores, np.array([column]))
     best, values = engine.best_items(scores, first + _SPARE)
     return _products_in_order(model.item_ids[best].tolist(), values.tolist(), first)
+
+
+def customer_versions(*, customer_id: int) -> list[int]:
+    """The versions whose artifact holds this customer's embedding (for a customer's data export)."""
+    found = []
+    for version in ModelVersion.objects.exclude(artifact="").only("id", "artifact").order_by("id"):
+        try:
+            arrays = artifact_load(version.artifact)
+        except (OSError, KeyError, ValueError):
+            continue
+        if engine.without_users(arrays, [customer_id]) is not None:
+            found.append(version.pk)
+    return found

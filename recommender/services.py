@@ -14,8 +14,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from . import engine, serving
-from .error_codes import RecommenderError, RecommenderErrorCode
-from .models import ModelActivation, ModelStatus, ModelVersion
+from .error_codes import RecommenderError, RecommenderErrorCode, TrainResultCode
+from .models import ACTIVATABLE_GATES, GateStatus, ModelActivation, ModelStatus, ModelVersion
 from .params import TrainParams, kind_weights
 from .selectors import training_frames
 
@@ -33,26 +33,12 @@ def served_discovery(metrics: dict) -> dict:
     return discovery.get("served", discovery["model"])
 
 
-def gate_check(metrics: dict, metric: str) -> tuple[bool, list[str]]:
-    """Does the model beat every baseline on ``metric``, for both questions? Returns (passed, why-not)."""
-    failures = []
-    discovery, next_basket = metrics["discovery"], metrics["next_basket"]
-    served = served_discovery(metrics)
-    if not served[metric] > discovery["popularity"][metric]:
-        failures.append(f"discovery: served {served[metric]:.4f} <= popularity {discovery['popularity'][metric]:.4f}")
-    for baseline in ("buy_again", "popularity"):
-        if not next_basket["served"][metric] > next_basket[baseline][metric]:
-            failures.append(f"next basket: served {next_basket['served'][metric]:.4f} <= {baseline} "
-                            f"{next_basket[baseline][metric]:.4f}")
-    return not failures, failures
-
-
 def recommender_train(*, params: dict[str, Any], job_id: int | None = None,
                       progress: Callable[[float, str], None] = _no_progress) -> ModelVersion:
     """Train, evaluate against the baselines, store the arrays, and record the version.
 
-    Only the last step writes to the database, in one transaction: the version row, and (when it
-    passed the gate and ``activate`` is set) the switch of the active version. A failure or a
+    Only the last step writes to the database, in one transaction: the version row, and (when the gate
+    (``engine.gate``) passed it or found it not worse, and ``activate`` is set) the switch of the active version. A failure or a
     cancel before that leaves the active version serving and no row behind.
     """
     started = time.perf_counter()
@@ -66,12 +52,11 @@ def recommender_train(*, params: dict[str, Any], job_id: int | None = None,
         result = engine.run_pipeline(frames, train_params, progress=progress)
     except ValueError as exc:
         raise RecommenderError(RecommenderErrorCode.NO_DATA, str(exc)) from exc
-    passed, failures = gate_check(result.metrics, params["primary_metric"])
     progress(0.95, "saving the model")
     path, size = serving.artifact_save(name=f"recommender/model-{uuid.uuid4().hex}.npz", artifact=result.artifact)
     try:
-        version = _version_record(params=params, result=result, passed=passed, failures=failures, job_id=job_id,
-                                  path=path, size=size, read_seconds=read_seconds,
+        version = _version_record(params=params, result=result, job_id=job_id, path=path, size=size,
+                                  read_seconds=read_seconds,
                                   total_seconds=time.perf_counter() - started)
     except BaseException:
         default_storage.delete(path)
@@ -80,23 +65,37 @@ def recommender_train(*, params: dict[str, Any], job_id: int | None = None,
 
 
 @transaction.atomic
-def _version_record(*, params, result: engine.PipelineResult, passed: bool, failures: list[str], job_id, path: str,
-                    size: int, read_seconds: float, total_seconds: float) -> ModelVersion:
+def _version_record(*, params, result: engine.PipelineResult, job_id, path: str, size: int, read_seconds: float,
+                    total_seconds: float) -> ModelVersion:
     info = dict(result.info)
-    info["gate_failures"] = failures
+    gate = GateStatus(info["gate"]["status"])
+    info["gate_failures"] = info["gate"]["notes"]
+    activatable = gate in ACTIVATABLE_GATES
     window = info["window"]
     version = ModelVersion.objects.create(
-        job_id=job_id, status=ModelStatus.READY if passed else ModelStatus.REJECTED, params=params,
-        metrics=result.metrics, primary_metric=params["primary_metric"], beats_baselines=passed,
+        job_id=job_id, status=ModelStatus.READY if activatable else ModelStatus.REJECTED, params=params,
+        metrics=result.metrics, primary_metric=params["primary_metric"], beats_baselines=activatable, gate=gate,
         data_start=pd.Timestamp(window["start"]).to_pydatetime(), data_end=pd.Timestamp(window["end"]).to_pydatetime(),
         test_start=pd.Timestamp(window["test_start"]).to_pydatetime(),
         n_users=info["counts"]["users"], n_items=info["counts"]["items"], n_events=info["counts"]["events"],
         info=info, timings={**info.pop("timings"), "read": read_seconds, "job": total_seconds},
         artifact=path, artifact_bytes=size,
     )
-    if passed and params["activate"]:
-        _activate(version, user=None, override=False, reason="beat the baselines")
+    if activatable and params["activate"]:
+        _activate(version, user=None, override=False,
+                  reason="passed the gate" if gate == GateStatus.PASSED else "not worse than the baselines")
     return version
+
+
+def train_result_code(version: ModelVersion) -> TrainResultCode:
+    """The code a client branches on: served or not, and why (see ``TrainResultCode``)."""
+    if version.gate == GateStatus.NOT_JUDGEABLE:
+        return TrainResultCode.NOT_JUDGEABLE
+    if not version.beats_baselines:
+        return TrainResultCode.REJECTED
+    if not version.is_active:
+        return TrainResultCode.READY
+    return TrainResultCode.ACTIVATED if version.gate == GateStatus.PASSED else TrainResultCode.ACTIVATED_NOT_WORSE
 
 
 def _activate(version: ModelVersion, *, user, override: bool, reason: str) -> None:
@@ -138,3 +137,27 @@ def model_version_rollback(*, user, reason: str = "") -> ModelVersion:
         raise RecommenderError(RecommenderErrorCode.NO_PREVIOUS_VERSION, "There is no earlier version to roll back to.")
     return model_version_activate(version_id=last.previous.pk, user=user, override=True,
                                   reason=reason or f"rollback from v{last.version_id}")
+
+
+def customer_forget(*, customer_id: int) -> int:
+    """Remove one customer (their id and embedding row) from every version's artifact, the active one and
+    older ones; returns how many files changed. A changed artifact is written under a new name and the old
+    file deleted, so every process's serving cache, keyed by version and file, reloads it. The other arrays
+    are per item (vectors, popularity, item-to-item weights) and name no customer."""
+    changed = 0
+    for version in ModelVersion.objects.exclude(artifact="").only("id", "artifact").order_by("id"):
+        try:
+            arrays = serving.artifact_load(version.artifact)
+        except (OSError, KeyError, ValueError):
+            logger.warning("recommender: the artifact of version %s cannot be read; left as it is", version.pk)
+            continue
+        scrubbed = engine.without_users(arrays, [customer_id])
+        if scrubbed is None:
+            continue
+        path, size = serving.arrays_save(name=f"recommender/model-{uuid.uuid4().hex}.npz", arrays=scrubbed)
+        ModelVersion.objects.filter(pk=version.pk).update(artifact=path, artifact_bytes=size)
+        default_storage.delete(version.artifact)
+        changed += 1
+    serving.forget()
+    return changed
+

@@ -117,10 +117,15 @@ def artifact_save(*, name: str, artifact: engine.Artifact) -> tuple[str, int]:
 
     Uncompressed: embeddings and weights are float32 noise to zlib (a quarter smaller on the demo model, for
     half a second of the training job and again on every load); versions written compressed still load."""
+    return arrays_save(name=name, arrays=artifact.arrays())
+
+
+def arrays_save(*, name: str, arrays: dict[str, np.ndarray]) -> tuple[str, int]:
+    """Write arrays as one .npz through the storage API; returns (path, bytes)."""
     from django.core.files.base import ContentFile
 
     buffer = io.BytesIO()
-    np.savez(buffer, **artifact.arrays())
+    np.savez(buffer, **arrays)
     data = buffer.getvalue()
     path = default_storage.save(name, ContentFile(data))
     return path, len(data)
@@ -138,7 +143,7 @@ class _Cache:
         self.lock = threading.Lock()
         self.checked_at = -1e18
         self.model: LoadedModel | None = None
-        self.active_id: int | None = None
+        self.active_id: tuple[int, str] | None = None  # (version id, artifact path)
 
 
 _cache = _Cache()
@@ -161,7 +166,8 @@ def loaded_model() -> LoadedModel | None:
         if now - _cache.checked_at < ttl:
             return _cache.model
         row = ModelVersion.objects.filter(is_active=True).values("id", "artifact").first()
-        active_id = row["id"] if row else None
+        # The file too: erasing a customer rewrites a version's artifact under a new name (privacy).
+        active_id = (row["id"], row["artifact"]) if row else None
         if active_id != _cache.active_id:
             model = None
             if row is not None:

@@ -65,6 +65,10 @@ def _visitor_statement(vendor: str, alias: str):
                for n in ("id", "country", "attributes")]
     columns += [(f"{q('e')}.{q(e.get_field(n).column)}", e.get_field(n).get_col("e"))
                 for n in ("product", "occurred_at")]
+    # the shop clock's reading (the latest stored event), in the same statement: an index's last entry
+    occurred = q(e.get_field("occurred_at").column)
+    columns.append((f"(SELECT MAX({q('l')}.{occurred}) FROM {q(e.db_table)} {q('l')})",
+                    e.get_field("occurred_at").get_col("l")))
     sql = (f"SELECT {', '.join(s for s, _ in columns)} FROM {q(c.db_table)} {q('c')} "
            f"LEFT OUTER JOIN {q(e.db_table)} {q('e')} ON ({q('e')}.{q(e.get_field('customer').column)} = "
            f"{q('c')}.{q(c.pk.column)} AND {q('e')}.{q(e.get_field('kind').column)} = %s) "
@@ -72,9 +76,10 @@ def _visitor_statement(vendor: str, alias: str):
     return sql, _converters(connection, [x for _, x in columns])
 
 
-def customer_with_purchases(external_id: str) -> tuple[tuple[int, str, Any], list[tuple[int, Any]]] | None:
-    """((id, country, attributes), [(product_id, occurred_at) per purchase event]) of the customer with
-    this external id, or None. One statement: the customer LEFT JOIN their purchase events."""
+def customer_with_purchases(external_id: str) -> tuple[tuple[int, str, Any], list[tuple[int, Any]], Any] | None:
+    """((id, country, attributes), [(product_id, occurred_at) per purchase event], latest event time) of the
+    customer with this external id, or None. One statement: the customer LEFT JOIN their purchase events,
+    with the time of the latest stored event (anyone's; the shop clock reads it)."""
     alias = router.db_for_read(Customer)
     connection = connections[alias]
     sql, converters = _visitor_statement(connection.vendor, alias)
@@ -85,9 +90,10 @@ def customer_with_purchases(external_id: str) -> tuple[tuple[int, str, Any], lis
         return None
     # the customer's columns repeat on every row: convert them once
     customer = _convert([rows[0][:3]], [c for c in converters if c[0] < 3], connection)[0]
-    purchases = _convert([r[3:] for r in rows if r[3] is not None],
-                         [(i - 3, convs, x) for i, convs, x in converters if i >= 3], connection)
-    return (customer[0], customer[1], customer[2]), [(r[0], r[1]) for r in purchases]
+    purchases = _convert([r[3:5] for r in rows if r[3] is not None],
+                         [(i - 3, convs, x) for i, convs, x in converters if 3 <= i < 5], connection)
+    latest = _convert([rows[0][5:]], [(i - 5, convs, x) for i, convs, x in converters if i == 5], connection)[0][0]
+    return (customer[0], customer[1], customer[2]), [(r[0], r[1]) for r in purchases], latest
 
 
 @functools.lru_cache(maxsize=None)

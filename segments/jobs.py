@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from jobs.registry import JobContext, JobFailed, JobResult, job_kind
+from jobs.registry import JobContext, JobFailed, JobResult, job_kind, on_reap
 
 from .params import SegmentationParams
-from .services import SegmentationFailed, segmentation_prune, segmentation_run
+from .services import SegmentationFailed, segmentation_prune, segmentation_run, segmentation_runs_abandoned_fail
+
+on_reap(segmentation_runs_abandoned_fail)  # a killed run's rows are dropped and it is marked FAILED
 
 
 @job_kind("segments.run", permission="segments.add_segmentationrun", params=SegmentationParams)

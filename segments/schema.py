@@ -24,6 +24,7 @@ from .models import Algorithm, Segment, SegmentationRun, SegmentMembership, RunS
 from .params import SegmentationParams
 
 VIEW = "segments.view_segment"
+EXPORT = "segments.export_segment"  # the audience: members, as CSV or here
 AlgorithmEnum = strawberry.enum(Algorithm, name="SegmentationAlgorithm")
 RunStatusEnum = strawberry.enum(RunStatus, name="SegmentationRunStatus")
 
@@ -48,7 +49,9 @@ class SegmentationRunType:
 
 @strawberry_django.type(SegmentMembership, name="SegmentMember")
 class SegmentMemberType(relay.Node):
-    customer: CustomerType
+    customer: CustomerType | None = strawberry_django.field(
+        description="The customer's record (needs behavior.view_customer, as the customers field).",
+        extensions=staff_with_perm("behavior.view_customer"))
     recency: auto
     frequency: auto
     monetary: auto
@@ -81,18 +84,35 @@ class SegmentType:
     def is_noise(self) -> bool:
         return self.cluster == -1  # type: ignore[attr-defined]
 
-    @strawberry_django.connection(CappedListConnection[SegmentMemberType], description="Members, by customer id.")
+    @strawberry_django.connection(CappedListConnection[SegmentMemberType], extensions=staff_with_perm(EXPORT),
+                                  description="Members, by customer id: the audience (needs segments.export_segment).")
     def members(self) -> list[SegmentMembership]:
         return selectors.segment_members(segment_id=self.pk)  # type: ignore[attr-defined,return-value]
 
     @strawberry_django.field(only=["id"], description="A CSV of the members for a campaign tool (needs "
-                                                      "segments.export_segment); null if the URL is not mounted.")
+                                                      "segments.export_segment); null if the URL is not mounted.",
+                             extensions=staff_with_perm(EXPORT))
     def audience_export_url(self, info: Info) -> str | None:
         try:
             path = reverse("segments:audience-export", args=[self.pk])  # type: ignore[attr-defined]
         except NoReverseMatch:
             return None
         return info.context.request.build_absolute_uri(path)
+
+
+@strawberry.type(name="SegmentPoint", description="One member's RFM values, for a scatter plot.")
+class SegmentPointType:
+    segment_id: strawberry.ID
+    recency: int
+    frequency: int
+    monetary: float
+
+
+@strawberry.type(name="SegmentScatter")
+class SegmentScatterType:
+    total: int = strawberry.field(description="Members in the run.")
+    sampled: bool = strawberry.field(description="True when points holds an even sample, not every member.")
+    points: list[SegmentPointType]
 
 
 def _segment_annotation(name: str) -> dict:
@@ -159,6 +179,18 @@ class Query:
     def segment(self, id: strawberry.ID) -> SegmentType | None:
         pk = database_id(id)
         return None if pk is None else selectors.segment_get(segment_id=pk)  # type: ignore[return-value]
+
+
+    @strawberry.field(description="Members' recency, frequency and monetary values for a scatter plot; an even "
+                                  "sample of at most `limit` (up to 5000) when the run is bigger.",
+                      extensions=staff_with_perm(VIEW))
+    def segment_scatter(self, run_id: strawberry.ID | None = None, limit: int = 2000) -> SegmentScatterType:
+        run_pk = database_id(run_id) if run_id is not None else None
+        total, rows = selectors.segment_scatter(run_id=run_pk if run_id is None or run_pk is not None else -1,
+                                                limit=max(1, min(limit, 5000)))
+        points = [SegmentPointType(segment_id=strawberry.ID(str(segment)), recency=recency, frequency=frequency,
+                                   monetary=monetary) for segment, recency, frequency, monetary in rows]
+        return SegmentScatterType(total=total, sampled=len(points) < total, points=points)
 
 
 @strawberry.type

@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import F, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Mod
 
 from behavior.models import Customer, Event, EventKind
 from behavior.selectors import epoch_seconds_sql as _epoch
@@ -179,3 +180,29 @@ def customers_total() -> int:
 def segment_get(*, segment_id: int) -> Segment | None:
     """A segment of a successful run (a run still building or failed has nothing to show)."""
     return Segment.objects.filter(pk=segment_id, run__status=RunStatus.SUCCEEDED).first()
+
+
+def segment_scatter(*, run_id: int | None = None, limit: int = 2000) -> tuple[int, list[tuple[int, int, int, float]]]:
+    """(members in the run, up to ``limit`` members' (segment_id, recency, frequency, monetary)).
+
+    Past ``limit`` every n-th membership row is taken (n = ceil(total / limit)), so a million-member run
+    sends a few thousand evenly spread points and the same ones on every call; the served run by default.
+    """
+    memberships = SegmentMembership.objects.filter(run__status=RunStatus.SUCCEEDED)
+    memberships = memberships.filter(run_id=run_id) if run_id is not None else \
+        memberships.filter(run_id=current_run_id_subquery())
+    total = memberships.count()
+    step = max(1, -(-total // max(1, limit)))
+    if step > 1:
+        memberships = memberships.annotate(every=Mod(F("id"), step)).filter(every=0)
+    rows = memberships.order_by("id").values_list("segment_id", "recency", "frequency", "monetary")[:limit]
+    return total, list(rows)
+
+def customer_memberships_export(*, customer_id: int) -> list[dict]:
+    """The customer's segment and RFM in every stored run, newest run first (a customer's data export)."""
+    rows = (SegmentMembership.objects.filter(customer_id=customer_id).order_by("-run_id")
+            .values("run_id", "run__as_of", "segment__label", "recency", "frequency", "monetary", "r_score",
+                    "f_score", "m_score", "rfm_score"))
+    return [{"run_id": r["run_id"], "as_of": r["run__as_of"], "segment": r["segment__label"],
+             **{k: r[k] for k in ("recency", "frequency", "monetary", "r_score", "f_score", "m_score", "rfm_score")}}
+            for r in rows]

@@ -15,6 +15,8 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from jobs.selectors import running_job_ids
+
 from . import engine
 from .error_codes import SegmentsErrorCode
 from .models import Algorithm, RunStatus, Segment, SegmentationRun, SegmentMembership
@@ -190,6 +192,18 @@ def segmentation_discard(*, run: SegmentationRun) -> None:
         SegmentationRun.objects.filter(pk=run.pk).update(status=RunStatus.FAILED, finished_at=timezone.now())
 
 
+def segmentation_runs_abandoned_fail() -> list[int]:
+    """Runs left BUILDING by a job that is no longer running (its worker was killed, the reaper re-queued
+    or failed it): drop what they wrote and mark them FAILED. Called after every reap (segments/jobs.py)."""
+    building = list(SegmentationRun.objects.filter(status=RunStatus.BUILDING, job__isnull=False)
+                    .values_list("id", "job_id"))
+    running = running_job_ids([job_id for _, job_id in building])
+    abandoned = [run_id for run_id, job_id in building if job_id not in running]
+    for run in SegmentationRun.objects.filter(pk__in=abandoned):
+        segmentation_discard(run=run)
+    return abandoned
+
+
 def segmentation_prune(*, keep: int | None = None) -> int:
     """Delete the memberships of all but the ``keep`` newest successful runs (their profiles stay)."""
     keep = memberships_kept_runs() if keep is None else keep
@@ -206,3 +220,13 @@ def segmentation_prune(*, keep: int | None = None) -> int:
             deleted += qs._raw_delete(qs.db)
             SegmentationRun.objects.filter(pk=run_id).update(members_pruned=True)
     return deleted
+
+
+@transaction.atomic
+def customer_memberships_delete(*, customer_id: int) -> list[int]:
+    """Delete the customer's memberships in every run; returns their ids. The runs' segment profiles
+    (sizes, means) are aggregates and stay as computed."""
+    memberships = SegmentMembership.objects.filter(customer_id=customer_id)
+    ids = list(memberships.values_list("id", flat=True))
+    memberships.delete()
+    return ids

@@ -39,8 +39,26 @@ def postgres_available() -> str | None:
     return None
 
 
+def browser_available() -> str | None:
+    """None when the browser tests can run: Chromium, Playwright and the npm bundles (scripts/setup)."""
+    chromium = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+    if not os.path.exists(chromium):
+        return f"needs Chromium at {chromium} (apt-get install chromium, or set CHROMIUM_PATH)"
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        return "needs playwright (pip install -r requirements.txt)"
+    if not (settings.BASE_DIR / "static" / "vendor" / "echarts" / "dist" / "echarts.min.js").exists():
+        return "needs the front-end bundles in static/vendor (scripts/setup runs npm ci)"
+    return None
+
+
 def _missing_service(item: pytest.Item) -> str | None:
     names = {m.name for m in item.iter_markers()}
+    if "requires_browser" in names:
+        reason = browser_available()
+        if reason:
+            return reason
     if names & {"requires_postgres", "requires_worker"}:
         reason = postgres_available()
         if reason:
@@ -76,16 +94,19 @@ def make_staff(username: str = "analyst", perms: tuple[str, ...] = ()) -> Any:
 
 
 class GraphQLClient:
-    """Posts to /graphql/ through Django's test client, optionally logged in."""
+    """Posts to /graphql/ through Django's test client, optionally logged in or with a Bearer credential
+    (an API key's full text or a customer token)."""
 
-    def __init__(self, client, user=None):
+    def __init__(self, client, user=None, *, bearer: str | None = None):
         self.client = client
+        self.headers = {"HTTP_AUTHORIZATION": f"Bearer {bearer}"} if bearer else {}
         if user is not None:
             client.force_login(user)
 
     def __call__(self, query: str, variables: dict | None = None, *, expect_errors: bool = False) -> dict:
         response = self.client.post(
-            "/graphql/", {"query": query, "variables": variables or {}}, content_type="application/json"
+            "/graphql/", {"query": query, "variables": variables or {}}, content_type="application/json",
+            **self.headers,
         )
         assert response.status_code == 200, response.content
         body = response.json()
@@ -97,6 +118,13 @@ class GraphQLClient:
 @pytest.fixture
 def gql(client):
     return GraphQLClient(client)
+
+
+def make_api_key(*scopes: str, rate_limit: int | None = None) -> str:
+    """A new API key with `scopes`; returns its full text (for `GraphQLClient(client, bearer=...)`)."""
+    from access.services import api_key_create
+
+    return api_key_create(name="test key", scopes=list(scopes), rate_limit_per_minute=rate_limit)[1]
 
 
 @pytest.fixture
@@ -131,7 +159,10 @@ def broker_mode():
     """Tasks published instead of run in-process, as in a deployment with a worker."""
     from config.celery import app
 
+    from jobs.broker import clear_flags
+
     saved = app.conf.task_always_eager
     app.conf.task_always_eager = False
     yield
     app.conf.task_always_eager = saved
+    clear_flags()

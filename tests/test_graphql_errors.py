@@ -27,7 +27,7 @@ def _error(body: dict) -> tuple[str, str | None]:
 def test_a_value_error_from_below_is_masked(gql):
     with mock.patch("catalog.schema.Category.objects.all", side_effect=ValueError("secret internals")):
         body = gql("{ categories { name } }", expect_errors=True)
-    assert _error(body) == ("Unexpected error.", None)
+    assert _error(body) == ("Unexpected error.", "INTERNAL_ERROR")
 
 
 def test_analytics_refusals_carry_their_codes(analyst):
@@ -69,3 +69,25 @@ def test_graphql_cores_own_errors_are_still_shown(analyst):
     body = analyst("query($day: Date!) { funnel(from: $day, to: $day) { views } }", {"day": "2024-13-01"},
                    expect_errors=True)
     assert body["errors"][0]["message"].startswith("Variable '$day' has invalid value")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("digits", ["9" * 19, "9" * 20, "9" * 5000])
+def test_an_id_beyond_any_row_is_no_such_row(client, digits):
+    from django.contrib.auth import get_user_model
+
+    admin = get_user_model().objects.create_superuser("root", "root@example.com", "a-long-password-1")
+    gql = GraphQLClient(client, admin)
+    body = gql('query($id: ID!) { segment(id: $id) { label } job(id: $id) { id } }', {"id": digits})
+    assert body == {"data": {"segment": None, "job": None}}
+
+
+@pytest.mark.django_db
+def test_a_scalar_parser_error_does_not_reach_the_client(gql):
+    body = gql('query($d: Date!) { salesSummary(from: $d, to: "2024-01-02") { revenue } }', {"d": "2024-13-45"},
+               expect_errors=True)
+    [error] = body["errors"]
+    assert error["extensions"] == {"code": "BAD_REQUEST"}
+    assert error["message"].endswith('Value cannot represent a Date: "2024-13-45".')
+    literal = gql('{ salesSummary(from: "2024-13-45", to: "2024-01-02") { revenue } }', expect_errors=True)
+    assert literal["errors"][0]["message"] == 'Value cannot represent a Date: "2024-13-45".'

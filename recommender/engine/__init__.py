@@ -11,6 +11,9 @@ By concern:
 * ``blend``         the next-basket blend with the customer's own history and the trend;
 * ``item_item``     the discovery ranking's item-to-item term;
 * ``ranking``       one request's ranking over the served arrays (what the selectors call);
+* ``windows``       the test and validation windows, sized from the data;
+* ``gate``          the per-question paired test a version must pass to be served;
+* ``session``       a visitor's current session as a ranking (no retraining), and its offline replay;
 * ``prepare``       the time split, the validation users and every matrix of a run;
 * ``pipeline``      the training run as stages (``run_pipeline``), with ``side_thread`` and ``artifact``.
 
@@ -21,12 +24,13 @@ surface, so callers write ``engine.fit_lightfm``; a test that replaces a functio
 patches it in ``engine.pipeline``, where the run looks it up.
 """
 
-from .artifact import Artifact, PipelineResult
+from .artifact import Artifact, PipelineResult, without_users
 from .baselines import buy_again_scorer, ease_fit, ease_scorer, popularity, popularity_scorer
 from .blend import (
     BLEND_GRID, HISTORY_HALF_LIVES, REFERENCE_BLEND, TREND_GRID, TREND_HALF_LIFE_DAYS, blend_scorer,
     history_strength, history_weights, trend, tune_blend,
 )
+from .gate import MIN_JUDGED_USERS, REPEAT_RATE_THRESHOLD, GateStatus, Verdict, judge, repeat_rate
 from .features import (
     DESCRIPTION_WORDS_ALWAYS, PRICE_BANDS, description_tokens, feature_matrix, index_of, interaction_matrix,
     interaction_weights, item_feature_names, price_band_edges, price_bands, training_pair, user_feature_names,
@@ -41,6 +45,11 @@ from .lightfm_fit import (
 from .metrics import K, auc_scores, evaluate, metrics_from_hits, paired_gain, ranking_metrics
 from .pipeline import evaluate_both, run_pipeline
 from .prepare import Frames, Prepared, TimeSplit, holdout_truth, prepare, time_split
+from .session import (
+    CUSTOMER_WEIGHT_IN_SESSION, SESSION_KIND_WEIGHTS, last_item_scores, replay, session_event_weights, session_scores,
+    with_customer,
+)
+from .windows import WindowChoice, choose_windows, judgeable_buyers_by_days, shortest_window, target_users
 from .ranking import (
     best_items, discovery_in_place, exclude, feature_vector, item_item_term, model_scores, next_basket_scores,
     restrict, unit_vector,

@@ -44,3 +44,11 @@ class PipelineResult:
     artifact: Artifact
     metrics: dict
     info: dict
+
+
+def without_users(arrays: dict[str, np.ndarray], user_ids: list[int]) -> dict[str, np.ndarray] | None:
+    """The arrays with these users' rows (their id and embedding) removed; None when none of them is in."""
+    keep = ~np.isin(arrays["user_ids"], np.asarray(user_ids, dtype=np.int64))
+    if keep.all():
+        return None
+    return {**arrays, "user_ids": arrays["user_ids"][keep], "user_vectors": arrays["user_vectors"][keep]}

@@ -28,6 +28,7 @@ from ..params import TrainParams
 from .artifact import Artifact, PipelineResult
 from .baselines import buy_again_scorer, popularity, popularity_scorer
 from .blend import BLEND_GRID, REFERENCE_BLEND, TREND_HALF_LIFE_DAYS, blend_scorer, tune_blend
+from .gate import judge
 from .item_item import ITEM_ITEM_MIN_BUYERS, discovery_scorer, item_item_fit, tune_discovery
 from .lightfm_fit import FitResult, available_threads, fit_lightfm, model_scorer, representations
 from .metrics import K, evaluate
@@ -43,13 +44,18 @@ def _no_progress(fraction: float, message: str) -> None:
     pass
 
 
-def evaluate_both(data: Prepared, *, discovery: Scorer, next_basket: Scorer, k: int = K) -> dict[str, dict]:
-    """One model's metrics on the test window for both questions."""
+def evaluate_both(data: Prepared, *, discovery: Scorer, next_basket: Scorer, k: int = K,
+                  per_user: dict[str, dict] | None = None) -> dict[str, dict]:
+    """One model's metrics on the test window for both questions; given ``per_user``, its ``"discovery"`` and
+    ``"next_basket"`` entries are filled with the per-customer figures (see ``metrics.evaluate``)."""
+    per_user = {"discovery": {}, "next_basket": {}} if per_user is None else per_user
     return {
         "discovery": evaluate(discovery, users=data.test_users, truth=data.test_truth,
-                              excluded=data.purchases_before_test, n_items=data.n_items, k=k),
+                              excluded=data.purchases_before_test, n_items=data.n_items, k=k,
+                              per_user=per_user.setdefault("discovery", {})),
         "next_basket": evaluate(next_basket, users=data.test_next_basket_users, truth=data.test_next_basket_truth,
-                                excluded=None, n_items=data.n_items, k=k),
+                                excluded=None, n_items=data.n_items, k=k,
+                                per_user=per_user.setdefault("next_basket", {})),
     }
 
 
@@ -63,6 +69,7 @@ class _BeforeFit:
     item_item_weights: sp.csr_matrix | None  # fitted on the evaluated model's training purchases; None: unused
     item_item_failure: str  # why the fit failed ("" if it did not)
     baselines: dict[str, dict]
+    baseline_per_user: dict[str, dict[str, dict]]  # question -> baseline -> metric -> per-customer values
 
 
 @dataclass
@@ -85,6 +92,7 @@ class _Choices:
     discovery_rule: dict[str, Any]
     blend: _Blend
     metrics: dict[str, dict]
+    served_per_user: dict[str, dict]  # question -> metric -> per-customer values of the served rankings
     refitted_item_item: sp.csr_matrix | None  # on every purchase; None: not refitted, or its fit failed
 
 
@@ -100,13 +108,19 @@ def _uses_item_item(data: Prepared, params: TrainParams) -> bool:
     return params.item_item_lambda > 0 and len(data.validation_users) > 0
 
 
-def _baselines(data: Prepared) -> dict[str, dict]:
+def _baselines(data: Prepared) -> tuple[dict[str, dict], dict[str, dict[str, dict]]]:
+    """The baselines' test figures, and their per-customer values by question and baseline (for the gate)."""
     popular = popularity(data.purchases_before_test)
-    figures = evaluate_both(data, discovery=popularity_scorer(popular), next_basket=popularity_scorer(popular))
+    popular_per_user: dict[str, dict] = {}
+    figures = evaluate_both(data, discovery=popularity_scorer(popular), next_basket=popularity_scorer(popular),
+                            per_user=popular_per_user)
+    buy_again_per_user: dict = {}
     figures["buy_again"] = evaluate(buy_again_scorer(data.purchases_before_test, popular),
                                     users=data.test_next_basket_users, truth=data.test_next_basket_truth,
-                                    excluded=None, n_items=data.n_items)
-    return figures
+                                    excluded=None, n_items=data.n_items, per_user=buy_again_per_user)
+    per_user = {"discovery": {"popularity": popular_per_user["discovery"]},
+                "next_basket": {"popularity": popular_per_user["next_basket"], "buy_again": buy_again_per_user}}
+    return figures, per_user
 
 
 def _side_work_before_fit(data: Prepared, params: TrainParams, times: StageTimes) -> _BeforeFit:
@@ -118,8 +132,9 @@ def _side_work_before_fit(data: Prepared, params: TrainParams, times: StageTimes
         with times.measure("item_item"):
             weights, failure = _fit_item_item(data.purchases_before_validation, params)
     with times.measure("evaluate"):
-        baselines = _baselines(data)
-    return _BeforeFit(item_item_weights=weights, item_item_failure=failure, baselines=baselines)
+        baselines, baseline_per_user = _baselines(data)
+    return _BeforeFit(item_item_weights=weights, item_item_failure=failure, baselines=baselines,
+                      baseline_per_user=baseline_per_user)
 
 
 def _choose_discovery(data: Prepared, params: TrainParams, scorer: Scorer,
@@ -155,14 +170,15 @@ def _choose_blend(data: Prepared, scorer: Scorer) -> _Blend:
 
 
 def _evaluate_model(data: Prepared, scorer: Scorer, item_item_weights: sp.csr_matrix | None, beta: float,
-                    blend: _Blend, baselines: dict[str, dict]) -> dict[str, dict]:
+                    blend: _Blend, baselines: dict[str, dict], served_per_user: dict) -> dict[str, dict]:
     """The test window's figures for both questions: the served rankings (the discovery one with the
     item-to-item term at weight ``beta``, the next-basket blend), the model alone, and the baselines."""
     served_discovery = (discovery_scorer(scorer, data.purchases_before_test, item_item_weights, beta) if beta
                         else scorer)
     served_next_basket = blend_scorer(scorer, data.decayed_purchases_before_test[blend.half_life], blend.alpha,
                                       data.trend_before_test, blend.trend_weight)
-    served = evaluate_both(data, discovery=served_discovery, next_basket=served_next_basket)
+    served = evaluate_both(data, discovery=served_discovery, next_basket=served_next_basket,
+                           per_user=served_per_user)
     model_discovery = evaluate(scorer, users=data.test_users, truth=data.test_truth,
                                excluded=data.purchases_before_test, n_items=data.n_items) if beta else dict(
         served["discovery"])
@@ -184,14 +200,16 @@ def _side_work_after_fit(data: Prepared, params: TrainParams, scorer: Scorer, be
         beta, discovery_table, discovery_rule = _choose_discovery(data, params, scorer, before_fit)
     with times.measure("evaluate"):
         blend = _choose_blend(data, scorer)
-        metrics = _evaluate_model(data, scorer, before_fit.item_item_weights, beta, blend, before_fit.baselines)
+        served_per_user: dict = {}
+        metrics = _evaluate_model(data, scorer, before_fit.item_item_weights, beta, blend, before_fit.baselines,
+                                  served_per_user)
     refitted = None
     # the served item-to-item weights, refitted on everything, only if the term is kept
     if beta and params.refit and _uses_item_item(data, params):
         with times.measure("item_item_refit"):
             refitted, _ = _fit_item_item(data.all_purchases, params)
     return _Choices(discovery_beta=beta, discovery_table=discovery_table, discovery_rule=discovery_rule,
-                    blend=blend, metrics=metrics, refitted_item_item=refitted)
+                    blend=blend, metrics=metrics, served_per_user=served_per_user, refitted_item_item=refitted)
 
 
 # --- LightFM on the job's thread -------------------------------------------------------------------
@@ -282,10 +300,22 @@ def _artifact(data: Prepared, model, choices: _Choices, item_item: sp.csr_matrix
     )
 
 
+def _gate(data: Prepared, params: TrainParams, before_fit: _BeforeFit, choices: _Choices) -> dict[str, Any]:
+    """The gate's verdict on the primary metric, per question, from the per-customer test figures."""
+    metric = params.primary_metric
+    per_user = {question: {"served": choices.served_per_user[question][metric],
+                           **{name: values[metric] for name, values in baselines.items()}}
+                for question, baselines in before_fit.baseline_per_user.items()}
+    return judge(per_user, rate=data.repeat_rate, metric=metric)
+
+
 def _info(frames: Frames, data: Prepared, params: TrainParams, evaluated: FitResult, choices: _Choices,
           item_item: sp.csr_matrix, times: StageTimes) -> dict[str, Any]:
     split, blend = data.split, choices.blend
     return {
+        "windows": data.windows.as_info(),
+        "judged_users": {"discovery": int(len(data.test_users)),
+                         "next_basket": int(len(data.test_next_basket_users))},
         "window": {"start": str(frames.events["occurred_at"].min()), "fit_end": str(split.fit_end),
                    "test_start": str(split.test_start), "end": str(split.end)},
         "counts": {"users": len(data.user_ids), "items": len(data.item_ids), "events": data.n_events,
@@ -334,5 +364,6 @@ def run_pipeline(frames: Frames, params: TrainParams, *, progress: Progress = _n
         progress(0.9, "exporting")
         item_item = _served_item_item(data, before_fit, choices)
         artifact = _artifact(data, served.model, choices, item_item)
-    return PipelineResult(artifact=artifact, metrics=choices.metrics,
-                          info=_info(frames, data, params, evaluated, choices, item_item, times))
+    info = _info(frames, data, params, evaluated, choices, item_item, times)
+    info["gate"] = _gate(data, params, before_fit, choices)
+    return PipelineResult(artifact=artifact, metrics=choices.metrics, info=info)

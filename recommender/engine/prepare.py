@@ -12,10 +12,12 @@ import scipy.sparse as sp
 from ..params import TrainParams, kind_weights
 from .blend import HISTORY_HALF_LIVES, TREND_HALF_LIFE_DAYS, history_weights, trend
 from .baselines import popularity
+from .gate import repeat_rate
 from .features import (
     description_tokens, feature_matrix, index_of, interaction_matrix, interaction_weights, item_feature_names,
     price_band_edges, price_bands, user_feature_names,
 )
+from .windows import WindowChoice, choose_windows
 
 _NANOSECONDS_PER_DAY = 86_400e9
 
@@ -75,6 +77,8 @@ class Prepared:
     training rows), "before test" everything before the test window."""
 
     split: TimeSplit
+    windows: WindowChoice  # how the test and validation windows were sized
+    repeat_rate: float  # the share of purchases before the test window that repeat a customer's item
     user_ids: np.ndarray
     item_ids: np.ndarray
     item_category: np.ndarray
@@ -222,18 +226,24 @@ def _features(items: pd.DataFrame, users: pd.DataFrame, identity_share: float) -
 def prepare(frames: Frames, params: TrainParams) -> Prepared:
     """Id maps, features, and the time split's matrices.
 
-    The test window is the last ``test_days``; its users must have been seen in training. Validation
+    The test window is the last ``test_days`` (by default sized from the data: ``windows.choose_windows``);
+    its users must have been seen in training. Validation
     (early stopping, the blend weight) holds out the ``validation_days`` before the test window of a
     random ``validation_share`` of users only: everyone else's data up to the test window trains the
     model, so the evaluated model is as fresh as the baselines it is compared with.
     """
     if frames.events.empty:
         raise ValueError("no events with a customer to learn from")
-    split = time_split(frames.events["occurred_at"], test_days=params.test_days,
-                       validation_days=params.validation_days)
     user_ids = np.unique(frames.events["user_id"].to_numpy(dtype=np.int64))
     item_ids = np.unique(frames.items["item_id"].to_numpy(dtype=np.int64))
     events = _EventArrays(frames.events, user_ids, item_ids, params)
+    if not len(events.times):
+        raise ValueError("no events of known products to learn from")
+    window_choice = choose_windows(events.user_rows, events.times, events.is_purchase,
+                                   validation_share=params.validation_share, test_days=params.test_days,
+                                   validation_days=params.validation_days)
+    split = time_split(frames.events["occurred_at"], test_days=window_choice.test_days,
+                       validation_days=window_choice.validation_days)
     windows = _windows(events, split, params)
     features = _features(frames.items.set_index("item_id").loc[item_ids],
                          frames.users.set_index("user_id").reindex(user_ids), params.identity_share)
@@ -254,7 +264,7 @@ def prepare(frames: Frames, params: TrainParams) -> Prepared:
     half_lives = HISTORY_HALF_LIVES if params.history_half_life_days is None else (params.history_half_life_days,)
     everything = events.everything
     return Prepared(
-        split=split, user_ids=user_ids, item_ids=item_ids, item_category=features.item_category,
+        split=split, windows=window_choice, repeat_rate=repeat_rate(before_test), user_ids=user_ids, item_ids=item_ids, item_category=features.item_category,
         price_edges=features.price_edges, user_features=features.user_features,
         item_features=features.item_features, user_vocabulary=features.user_vocabulary,
         item_vocabulary=features.item_vocabulary,

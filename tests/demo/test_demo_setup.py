@@ -19,7 +19,8 @@ from tests.behavior.test_import import RETAIL
 
 @pytest.mark.django_db
 def test_without_the_dataset_a_synthetic_shop_and_an_admin_are_made(settings, tmp_path):
-    # given: no dataset
+    # given: no dataset, in development
+    settings.DEBUG = True
     settings.DEMO_DATA_PATH = tmp_path / "missing.csv.gz"
     out = StringIO()
     # when

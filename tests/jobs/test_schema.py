@@ -160,12 +160,16 @@ def test_jobs_filter_by_kind_and_status_and_paginate_with_constant_queries(clien
 
 def test_cancel_queued_job_and_errors(gql, client):
     job = job_submit(kind="jobs.selfcheck", params={})
-    # anonymous and staff without the kind's permission: refused
+    # anonymous: refused, whatever the id
     assert [e["code"] for e in gql(CANCEL, {"id": str(job.pk)})["data"]["cancelJob"]["errors"]] == [
         "PERMISSION_DENIED"
     ]
+    assert gql(CANCEL, {"id": "424242"})["data"]["cancelJob"] == gql(CANCEL, {"id": str(job.pk)})["data"]["cancelJob"]
+    # staff without the permission: the same answer as for an id that does not exist
     client.force_login(make_staff("viewer", perms=("jobs.view_job",)))
-    assert gql(CANCEL, {"id": str(job.pk)})["data"]["cancelJob"]["errors"][0]["code"] == "PERMISSION_DENIED"
+    forbidden = gql(CANCEL, {"id": str(job.pk)})["data"]["cancelJob"]
+    assert forbidden == gql(CANCEL, {"id": "424242"})["data"]["cancelJob"]
+    assert [(e["field"], e["code"]) for e in forbidden["errors"]] == [("id", "NOT_FOUND")]
     # with the permission to run this kind: cancelled at once (it had not started)
     client.force_login(make_staff("runner", perms=("jobs.add_job",)))
     body = gql(CANCEL, {"id": str(job.pk)})["data"]["cancelJob"]
@@ -175,6 +179,15 @@ def test_cancel_queued_job_and_errors(gql, client):
     again = gql(CANCEL, {"id": str(job.pk)})["data"]["cancelJob"]
     assert again == body
     assert gql(CANCEL, {"id": "424242"})["data"]["cancelJob"]["errors"][0]["code"] == "NOT_FOUND"
+
+
+def test_job_answers_the_same_for_a_missing_id_and_a_forbidden_one(gql, client):
+    # given a job submitted by nobody, and staff who see only their own jobs
+    job = job_submit(kind="jobs.selfcheck", params={})
+    client.force_login(make_staff("someone"))
+    # then reading it answers as for an id that does not exist
+    forbidden = gql(JOB, {"id": str(job.pk)})
+    assert forbidden == gql(JOB, {"id": "424242"}) == {"data": {"job": None}}
 
 
 def test_cancel_finished_job_is_already_finished(client):

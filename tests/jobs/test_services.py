@@ -227,7 +227,7 @@ def test_beat_installs_the_reaper_schedule_in_the_database():
     DatabaseScheduler(app=celery_app)
     reaper = PeriodicTask.objects.get(task="jobs.tasks.reap_jobs")
     assert (reaper.enabled, reaper.interval.every, reaper.interval.period, reaper.queue) == (
-        True, 60, "seconds", "default")
+        True, 60, "seconds", "reaper")
 
 
 def test_reap_command_with_zero_timeout_recovers_every_running_job(publish_kind, settings):

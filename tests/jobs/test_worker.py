@@ -3,7 +3,7 @@
 Waits are generous (other work may share the CPU); what is asserted tightly is what the system
 guarantees: a dead run is re-queued within the heartbeat timeout plus the reaper's next pass.
 
-The worker is `celery -A config worker -Q ml,default -c 1 --pool=prefork` on the test database (see
+The worker is `celery -A config worker -Q reaper,ml,default -c 1 --pool=prefork` on the test database (see
 tests/jobs/workers.py); the jobs are the diagnostic kind jobs.selfcheck, which the worker can import.
 Every wait is bounded.
 """

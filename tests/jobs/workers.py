@@ -43,8 +43,11 @@ def _database_url() -> str:
 def _purge_queues() -> None:
     from config.celery import app
 
+    from jobs.broker import clear_flags
+
+    clear_flags()  # a flag left by an earlier test would hold refreshes back
     with app.connection_for_write() as conn:
-        for queue in ("ml", "default"):
+        for queue in ("reaper", "ml", "default"):
             try:
                 conn.default_channel.queue_purge(queue)
             except Exception:  # noqa: BLE001 - a queue that does not exist yet is empty
@@ -55,9 +58,10 @@ class Worker:
     def __init__(self, env: dict[str, str], log_path: Path):
         self.name = f"test-{uuid.uuid4().hex[:8]}@%h"
         self.log_path = log_path
+        self.broker_url = env["CELERY_BROKER_URL"]
         self.log = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "ml,default", "-c", "1",
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "reaper,ml,default", "-c", "1",
              "--pool=prefork", "-n", self.name, "-l", "info", "--without-gossip", "--without-mingle"],
             cwd=BASE_DIR, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
         )
@@ -72,11 +76,13 @@ class Worker:
         from config.celery import app
 
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"the worker exited with {self.proc.returncode}:\n{self.output()}")
-            if app.control.ping(destination=[self.hostname], timeout=0.5):
-                return
+        # Pinged through the worker's own broker (a drill may point it at a private Redis).
+        with app.connection_for_write(self.broker_url) as conn:
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"the worker exited with {self.proc.returncode}:\n{self.output()}")
+                if app.control.ping(destination=[self.hostname], timeout=0.5, connection=conn):
+                    return
         raise RuntimeError(f"the worker did not answer within {timeout} s:\n{self.output()}")
 
     def output(self) -> str:

@@ -6,7 +6,7 @@ from django.test.utils import CaptureQueriesContext
 
 from jobs.models import JobStatus
 from recommender.models import ModelActivation, ModelVersion
-from tests.conftest import GraphQLClient, make_staff
+from tests.conftest import GraphQLClient, make_api_key, make_staff
 
 from .conftest import FAST, train
 
@@ -24,9 +24,15 @@ def trained(shop):
     return shop
 
 
-def test_anyone_gets_recommendations_with_the_strategy(trained, gql):
+@pytest.fixture
+def backend_gql(client, db):
+    """The shop's backend: an API key with recommendations:read may name a customer."""
+    return GraphQLClient(client, bearer=make_api_key("recommendations:read"))
+
+
+def test_a_backend_gets_recommendations_with_the_strategy(trained, backend_gql, gql):
     who = trained.customers[3].external_id
-    body = gql(RECOMMEND, {"who": who, "first": 4, "exclude": True})
+    body = backend_gql(RECOMMEND, {"who": who, "first": 4, "exclude": True})
     result = body["data"]["recommendations"]
     assert result["strategy"] == "PERSONALIZED"
     assert result["modelVersionId"] == ModelVersion.objects.get(is_active=True).pk
@@ -35,7 +41,8 @@ def test_anyone_gets_recommendations_with_the_strategy(trained, gql):
     assert anonymous["strategy"] == "POPULAR" and len(anonymous["items"]) == 3
 
 
-def test_recommendations_cost_the_same_queries_at_two_page_sizes(trained, gql):
+def test_recommendations_cost_the_same_queries_at_two_page_sizes(trained, backend_gql):
+    gql = backend_gql
     who = trained.customers[5].external_id
     gql(RECOMMEND, {"who": who, "first": 2, "exclude": True})  # warm the model cache
     counts = []
@@ -84,6 +91,10 @@ def test_staff_train_through_the_mutation(shop, client, django_capture_on_commit
     version = ModelVersion.objects.get()
     assert version.params["components"] == 16 and version.params["epochs"] == 12
     assert version.is_active
+    # the job says how the gate came out, as a code and the version's verdict
+    job = staff("query($id: ID!) { job(id: $id) { status resultCode } }", {"id": payload["job"]["pk"]})["data"]["job"]
+    assert job == {"status": "SUCCEEDED",
+                   "resultCode": "ACTIVATED" if version.gate == "PASSED" else "ACTIVATED_NOT_WORSE"}
     invalid = staff(TRAIN, {"input": {"learningRate": 5.0}})["data"]["trainRecommender"]
     assert invalid["errors"][0]["code"] == "INVALID" and invalid["errors"][0]["field"] == "learningRate"
 

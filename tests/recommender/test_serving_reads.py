@@ -54,10 +54,11 @@ def test_active_products_are_the_rows_the_orm_reads(shop):
 def test_customer_with_purchases_matches_the_events(shop):
     customer = shop.customers[2]
     Customer.objects.filter(pk=customer.pk).update(attributes={"tier": "gold"})
-    (pk, country, attributes), purchases = serving_sql.customer_with_purchases(customer.external_id)
+    (pk, country, attributes), purchases, latest = serving_sql.customer_with_purchases(customer.external_id)
     assert (pk, country, attributes) == (customer.pk, customer.country, {"tier": "gold"})
     expected = Event.objects.filter(customer=customer, kind=EventKind.PURCHASE).values_list("product_id", "occurred_at")
     assert sorted(purchases) == sorted(expected)
+    assert latest == Event.objects.order_by("-occurred_at").values_list("occurred_at", flat=True)[0]
     assert serving_sql.customer_with_purchases("no-such-customer") is None
     Customer.objects.create(external_id="EMPTY", country="France")
     assert serving_sql.customer_with_purchases("EMPTY")[1] == []

@@ -8,7 +8,7 @@ from jobs.models import Job, JobStatus
 from recommender import engine, serving
 from recommender.engine import pipeline
 from recommender.models import ModelActivation, ModelStatus, ModelVersion
-from recommender.services import gate_check, model_version_activate, model_version_rollback
+from recommender.services import model_version_activate, model_version_rollback
 
 from .conftest import train
 
@@ -104,19 +104,19 @@ def test_a_cancelled_training_leaves_the_active_version_serving(shop, monkeypatc
     assert _serving_version_id() == first.pk
 
 
-def test_the_gate_requires_beating_every_baseline_on_the_primary_metric(shop):
-    first = ModelVersion.objects.get(pk=train().result_id)
-    metrics = {"discovery": {"model": {"ndcg@10": 0.1}, "popularity": {"ndcg@10": 0.2}},
-               "next_basket": {"served": {"ndcg@10": 0.5}, "buy_again": {"ndcg@10": 0.4},
-                               "popularity": {"ndcg@10": 0.1}}}
-    passed, failures = gate_check(metrics, "ndcg@10")  # a version from before the discovery blend: its model
-    assert not passed and failures == ["discovery: served 0.1000 <= popularity 0.2000"]
-    # the served discovery ranking is what is judged, not the model alone
-    metrics["discovery"]["served"] = {"ndcg@10": 0.3}
-    assert gate_check(metrics, "ndcg@10") == (True, [])
-    metrics["discovery"].update(model={"ndcg@10": 0.3}, served={"ndcg@10": 0.15})
-    assert gate_check(metrics, "ndcg@10") == (False, ["discovery: served 0.1500 <= popularity 0.2000"])
-    assert gate_check(first.metrics, "ndcg@10") == (True, [])
+def test_the_job_result_says_how_the_gate_came_out(shop):
+    # when a version passes the gate (or is not worse) and is activated
+    job = train()
+    version = ModelVersion.objects.get(pk=job.result_id)
+    # then the job's code says so, and the version records its verdict and whom it judged
+    assert version.gate in ("PASSED", "NOT_WORSE") and version.is_active
+    assert job.result_code == ("ACTIVATED" if version.gate == "PASSED" else "ACTIVATED_NOT_WORSE")
+    gate = version.info["gate"]
+    assert gate["questions"]["discovery"]["judged_users"] == version.info["judged_users"]["discovery"] > 0
+    assert set(gate["questions"]["next_basket"]["comparisons"]) == {"buy_again", "popularity"}
+    # when a version is trained without activation, it is READY
+    second = train({"activate": False})
+    assert second.result_code == "READY" and not ModelVersion.objects.get(pk=second.result_id).is_active
 
 
 def test_rejected_version_needs_an_override_which_is_recorded(shop, django_user_model):
@@ -190,3 +190,27 @@ def test_the_admin_shows_the_served_discovery_figure_and_the_model_for_older_ver
     del version.metrics["discovery"]["served"]
     assert columns.discovery(version) == "0.2000"
     assert columns.discovery(ModelVersion(primary_metric="ndcg@10", metrics={})) == "-"
+
+
+def test_default_windows_are_sized_from_the_data_and_recorded(shop):
+    # when trained with no test_days / validation_days
+    job = train({"test_days": None, "validation_days": None})
+    version = ModelVersion.objects.get(pk=job.result_id)
+    windows = version.info["windows"]
+    # then the windows were chosen by the rule: 160 active customers, so a target of 16 judged buyers
+    assert windows["chosen"] == "data" and windows["active_customers"] == 160 and windows["target_users"] == 16
+    assert windows["test_days"] >= engine.windows.MIN_WINDOW_DAYS and windows["test_buyers"] >= 16
+    assert version.info["judged_users"]["next_basket"] == version.metrics["next_basket"]["served"]["users"]
+
+
+def test_a_shop_too_small_to_judge_gets_a_code_and_is_not_served(db):
+    from .conftest import build_shop
+
+    # given a shop of 12 customers: fewer than the gate's minimum in any test window
+    build_shop(customers=12)
+    job = train()
+    version = ModelVersion.objects.get(pk=job.result_id)
+    # then the job succeeded, says NOT_JUDGEABLE in its code, and nothing is served
+    assert (job.status, job.result_code) == (JobStatus.SUCCEEDED, "NOT_JUDGEABLE")
+    assert (version.gate, version.status, version.is_active) == ("NOT_JUDGEABLE", ModelStatus.REJECTED, False)
+    assert "not judgeable" in job.message

@@ -9,12 +9,12 @@ from django.test.utils import CaptureQueriesContext
 
 from jobs.models import Job, JobStatus
 from jobs.services import job_execute, job_submit
-from segments.models import SegmentationRun
+from segments.models import SegmentationRun, SegmentMembership
 from tests.conftest import GraphQLClient, make_staff
 
 pytestmark = pytest.mark.django_db
 
-VIEW = ("segments.view_segment", "behavior.view_customer")
+VIEW = ("segments.view_segment", "behavior.view_customer", "segments.export_segment")
 
 
 @pytest.fixture
@@ -156,3 +156,30 @@ def test_audience_export_needs_the_export_permission(served, client):
     assert client.get(f"/segments/{at_risk.pk}/audience.csv").status_code == 403
     client.force_login(make_staff("exporter", perms=("segments.export_segment",)))
     assert client.get("/segments/999999/audience.csv").status_code == 404
+
+
+SCATTER = "query($limit: Int!) { segmentScatter(limit: $limit) { total sampled points { segmentId recency frequency monetary } } }"
+
+
+def test_segment_scatter_sends_every_member_of_a_small_run(served, analyst):
+    scatter = analyst(SCATTER, {"limit": 5000})["data"]["segmentScatter"]
+    members = SegmentMembership.objects.filter(run=served).order_by("id")
+    assert scatter["total"] == members.count() == 600
+    assert scatter["sampled"] is False
+    assert scatter["points"] == [{"segmentId": str(m.segment_id), "recency": m.recency, "frequency": m.frequency,
+                                  "monetary": m.monetary} for m in members]
+
+
+def test_segment_scatter_samples_every_nth_member_of_a_large_run(served, analyst):
+    scatter = analyst(SCATTER, {"limit": 100})["data"]["segmentScatter"]
+    ids = list(SegmentMembership.objects.filter(run=served).order_by("id").values_list("id", flat=True))
+    expected = [pk for pk in ids if pk % 6 == 0][:100]  # 600 members, at most 100 points: every 6th row
+    assert scatter["total"] == 600 and scatter["sampled"] is True
+    assert len(scatter["points"]) == len(expected) >= 95
+    assert {p["segmentId"] for p in scatter["points"]} == {str(s.pk) for s in served.segments.all()}
+
+
+def test_segment_scatter_needs_the_view_permission(served, client):
+    body = GraphQLClient(client, make_staff("no-segments"))(SCATTER, {"limit": 10}, expect_errors=True)
+    assert body["data"] is None
+    assert "permission" in body["errors"][0]["message"].lower()

@@ -17,7 +17,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, skip_jobs: bool = False, verbosity: int = 1, **options):
         say = self.stdout.write
-        admin_user_ensure(say=say)
+        admin_user_ensure(development=settings.DEBUG, say=say)
         with tqdm(desc="demo events", unit="event", unit_scale=True, disable=verbosity == 0) as bar:
             demo_data_ensure(path=Path(str(settings.DEMO_DATA_PATH)), say=say, on_rows=bar.update)
         if not skip_jobs:

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from . import views
+
+app_name = "dashboard"
+urlpatterns = [
+    path("", views.overview, name="overview"),
+    path("segments/", views.segments, name="segments"),
+    path("models/", views.models, name="models"),
+]
