@@ -6,18 +6,25 @@ from __future__ import annotations
 import time
 
 import numpy as np
+from django.db import connection
 from django.utils import timezone
 
 from . import engine
 from .models import Campaign, CampaignStatus
-from .selectors import daily_rows, member_groups, member_outcomes
+from .selectors import daily_rows, member_groups, member_outcomes, member_pick_arrays, member_purchase_arrays
 
 
-def outcome_arrays(*, campaign: Campaign) -> engine.GroupArrays:
-    """One entry per member, by member id: the group and the outcomes (zero for members who bought nothing)."""
+def outcome_arrays(*, campaign: Campaign) -> tuple[engine.GroupArrays, list[dict] | None]:
+    """One entry per member, by member id: the group and the outcomes (zero for members who bought nothing);
+    and, when it came from the same read, the daily series."""
     members = member_groups(campaign_id=campaign.pk)
-    outcomes = member_outcomes(campaign=campaign)
     ids = members["member_id"].to_numpy()
+    control = members["control"].to_numpy(dtype=bool)
+    if connection.vendor == "postgresql" and len(ids) and ids[-1] - ids[0] + 1 == len(ids):
+        lines = member_purchase_arrays(campaign=campaign)
+        daily = engine.daily_from_lines(first_id=int(ids[0]), control=control, lines=lines)
+        return _outcomes_from_lines(ids, control)(lines), daily
+    outcomes = member_outcomes(campaign=campaign)
     at = np.searchsorted(ids, outcomes["member_id"].to_numpy())
 
     def spread(column: str, dtype) -> np.ndarray:
@@ -25,9 +32,20 @@ def outcome_arrays(*, campaign: Campaign) -> engine.GroupArrays:
         values[at] = outcomes[column].to_numpy(dtype=dtype)
         return values
 
-    return engine.GroupArrays(control=members["control"].to_numpy(dtype=bool), orders=spread("orders", np.int64),
+    return engine.GroupArrays(control=control, orders=spread("orders", np.int64),
                               revenue=spread("revenue", np.float64), pre_revenue=spread("pre_revenue", np.float64),
-                              hit=spread("hit", np.int64) > 0)
+                              hit=spread("hit", np.int64) > 0), None
+
+
+def _outcomes_from_lines(ids: np.ndarray, control: np.ndarray):
+    """The per-member sums of purchase lines pulled as arrays (PostgreSQL; members with consecutive ids)."""
+
+    def compute(lines: dict[str, np.ndarray]) -> engine.GroupArrays:
+        picks = member_pick_arrays(low=int(ids[0]), high=int(ids[-1]))
+        return engine.member_outcomes(n_members=len(ids), first_id=int(ids[0]), control=control, lines=lines,
+                                      picks=picks)
+
+    return compute
 
 
 def _daily(campaign: Campaign) -> list[dict]:
@@ -50,9 +68,9 @@ def results_compute(*, campaign_id: int) -> Campaign | None:
     if campaign is None or campaign.status not in (CampaignStatus.LAUNCHED, CampaignStatus.ENDED):
         return campaign
     started = time.perf_counter()
-    arrays = outcome_arrays(campaign=campaign)
+    arrays, daily = outcome_arrays(campaign=campaign)
     results = engine.results_from_arrays(arrays, holdout_share=campaign.holdout_share).as_dict()
-    results["daily"] = _daily(campaign)
+    results["daily"] = daily if daily is not None else _daily(campaign)
     results["seconds"] = round(time.perf_counter() - started, 3)
     now = timezone.now()
     Campaign.objects.filter(pk=campaign_id).update(results=results, results_updated_at=now)

@@ -145,19 +145,24 @@ def _outcomes_sql() -> str:
     m, e, p = CampaignMember._meta.db_table, Event._meta.db_table, CampaignPick._meta.db_table
     num = "::float8" if connection.vendor == "postgresql" else ""
     order_key = "CASE WHEN e.order_ref <> '' THEN e.order_ref ELSE '#' || e.event_id END"
-    # One pass over the members' purchases from the pre-period's start to the window's end, grouped by member.
+    # One pass over the members' purchases from the pre-period's start to the window's end. Orders first
+    # (member, in window or not, order), then members: two hash aggregations, no sort for a DISTINCT. A
+    # purchase in the window of one of the member's own picks is a hit (the LEFT JOIN on member and product).
     return f"""
-        SELECT m.id,
-               COALESCE(SUM(CASE WHEN e.occurred_at >= %s THEN e.quantity * e.unit_price END){num}, 0),
-               COUNT(DISTINCT CASE WHEN e.occurred_at >= %s THEN {order_key} END),
-               COALESCE(SUM(CASE WHEN e.occurred_at < %s THEN e.quantity * e.unit_price END){num}, 0),
-               MAX(CASE WHEN e.occurred_at >= %s AND p.id IS NOT NULL THEN 1 ELSE 0 END)
-          FROM {m} m
-          JOIN {e} e ON e.customer_id = m.customer_id
-          LEFT JOIN {p} p ON p.member_id = m.id AND p.product_id = e.product_id
-         WHERE m.campaign_id = %s AND e.kind = '{EventKind.PURCHASE.value}'
-           AND e.occurred_at >= %s AND e.occurred_at < %s
-         GROUP BY m.id
+        SELECT o.member_id,
+               COALESCE(SUM(CASE WHEN o.in_window = 1 THEN o.amount END), 0),
+               SUM(o.in_window),
+               COALESCE(SUM(CASE WHEN o.in_window = 0 THEN o.amount END), 0),
+               MAX(o.hit)
+          FROM (SELECT m.id AS member_id, CASE WHEN e.occurred_at >= %s THEN 1 ELSE 0 END AS in_window,
+                       {order_key} AS order_key, SUM(e.quantity * e.unit_price){num} AS amount,
+                       MAX(CASE WHEN p.id IS NOT NULL THEN 1 ELSE 0 END) AS hit
+                  FROM {e} e
+                  JOIN {m} m ON m.customer_id = e.customer_id AND m.campaign_id = %s
+                  LEFT JOIN {p} p ON p.member_id = m.id AND p.product_id = e.product_id AND e.occurred_at >= %s
+                 WHERE e.kind = '{EventKind.PURCHASE.value}' AND e.occurred_at >= %s AND e.occurred_at < %s
+                 GROUP BY 1, 2, 3) o
+         GROUP BY o.member_id
     """
 
 
@@ -167,7 +172,7 @@ def member_outcomes(*, campaign: Campaign) -> pd.DataFrame:
     adapt = connection.ops.adapt_datetimefield_value
     start, end = adapt(campaign.starts_at), adapt(campaign.ends_at)
     pre_start = adapt(campaign.starts_at - timedelta(days=pre_period_days()))
-    frame = _frame(_outcomes_sql(), [start, start, start, start, campaign.pk, pre_start, end], OUTCOME_COLUMNS)
+    frame = _frame(_outcomes_sql(), [start, campaign.pk, start, pre_start, end], OUTCOME_COLUMNS)
     return frame.astype({"member_id": np.int64, "revenue": np.float64, "orders": np.int64,
                          "pre_revenue": np.float64, "hit": np.int64})
 
@@ -217,3 +222,59 @@ def customer_campaigns_export(*, customer_id: int) -> list[dict]:
              "offer": m.campaign.offer, "group": m.group,
              "picks": [pick.product.sku for pick in sorted(m.picks.all(), key=lambda pick: pick.rank)]}
             for m in members]
+
+
+# --- outcomes as arrays (PostgreSQL) ---------------------------------------------------------------------
+
+_BINARY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
+
+
+def _binary_rows(sql: str, params: list, fields: list[tuple[str, str]]) -> np.ndarray:
+    """``COPY (sql) TO STDOUT (FORMAT binary)`` of fixed-width, non-null columns as one numpy record array.
+
+    The layout: an 11-byte signature, flags and a header-extension length (int32 each), then per row a field
+    count (int16) and per field its length (int32) and big-endian value; -1 (int16) ends it."""
+    buffer = bytearray()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL work_mem = '256MB'")
+        cursor.execute("SET LOCAL jit = off")
+        with cursor.cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT binary)", params) as copy:
+            for block in copy:
+                buffer += block
+    if bytes(buffer[:11]) != _BINARY_SIGNATURE:
+        raise RuntimeError("unexpected COPY output: no binary signature")
+    start = 19 + int.from_bytes(buffer[15:19], "big")
+    row = np.dtype([("n", ">i2")] + [part for i, (name, kind) in enumerate(fields)
+                                     for part in ((f"l{i}", ">i4"), (name, kind))])
+    body = memoryview(buffer)[start:len(buffer) - 2]
+    if len(body) % row.itemsize:
+        raise RuntimeError("unexpected COPY output: rows of another width (a NULL value?)")
+    return np.frombuffer(body, dtype=row)
+
+
+def member_purchase_arrays(*, campaign: Campaign) -> dict[str, np.ndarray]:
+    """The members' purchase lines from the pre-period's start to the window's end: ``member_id``,
+    ``in_window`` (0/1), ``amount``, ``order`` (a 32-bit hash of the order: distinct orders are counted by it),
+    ``product_id`` and ``day`` (the shop-time day, in days since 1970-01-01). PostgreSQL only (binary COPY); one hash join of the events with the members."""
+    m, e = CampaignMember._meta.db_table, Event._meta.db_table
+    sql = f"""
+        SELECT m.id, (e.occurred_at >= %s)::int4::int2, (e.quantity * e.unit_price)::float8,
+               hashtext(CASE WHEN e.order_ref <> '' THEN e.order_ref ELSE '#' || e.event_id END), e.product_id,
+               ((e.occurred_at AT TIME ZONE %s)::date - DATE '1970-01-01')::int4
+          FROM {e} e JOIN {m} m ON m.customer_id = e.customer_id AND m.campaign_id = %s
+         WHERE e.kind = '{EventKind.PURCHASE.value}' AND e.occurred_at >= %s AND e.occurred_at < %s"""
+    rows = _binary_rows(sql, [campaign.starts_at, str(shop_zone()), campaign.pk,
+                              campaign.starts_at - timedelta(days=pre_period_days()), campaign.ends_at],
+                        [("member_id", ">i8"), ("in_window", ">i2"), ("amount", ">f8"), ("order", ">i4"),
+                         ("product_id", ">i8"), ("day", ">i4")])
+    return {name: rows[name].astype(kind) for name, kind in
+            (("member_id", np.int64), ("in_window", bool), ("amount", np.float64), ("order", np.int64),
+             ("product_id", np.int64), ("day", np.int64))}
+
+
+def member_pick_arrays(*, low: int, high: int) -> dict[str, np.ndarray]:
+    """(member_id, product_id) of every pick of members low..high (a launch's members have consecutive ids)."""
+    sql = (f"SELECT member_id, product_id FROM {CampaignPick._meta.db_table} "
+           "WHERE member_id >= %s AND member_id <= %s")
+    rows = _binary_rows(sql, [low, high], [("member_id", ">i8"), ("product_id", ">i8")])
+    return {"member_id": rows["member_id"].astype(np.int64), "product_id": rows["product_id"].astype(np.int64)}

@@ -231,17 +231,19 @@ def _enqueue_results(campaign_id: int) -> None:
 def results_request_on_events_stored(notice: EventsStored) -> None:
     """behavior's events-stored hook: every live campaign whose window or pre-period the events touch.
 
-    Deferred to the storing transaction's commit, so an ingestion batch holds no lock on campaign rows
-    (concurrent batches never wait on each other here) and a rolled-back batch requests nothing."""
-    transaction.on_commit(partial(_request_touched, notice.start, notice.end))
-
-
-def _request_touched(start: datetime, end: datetime) -> None:
+    The campaigns are found now (a read: no lock); the requests wait for the storing transaction's commit,
+    so an ingestion batch holds no lock on campaign rows (concurrent batches never wait on each other here)
+    and a rolled-back batch requests nothing."""
     reach = timedelta(days=pre_period_days())
-    touched = Campaign.objects.filter(status__in=[CampaignStatus.LAUNCHED, CampaignStatus.ENDED],
-                                      starts_at__lte=end + reach, ends_at__gt=start,
-                                      results_pending=False).order_by("id").values_list("id", flat=True)
-    for campaign_id in list(touched):
+    touched = list(Campaign.objects.filter(status__in=[CampaignStatus.LAUNCHED, CampaignStatus.ENDED],
+                                           starts_at__lte=notice.end + reach, ends_at__gt=notice.start,
+                                           results_pending=False).order_by("id").values_list("id", flat=True))
+    if touched:
+        transaction.on_commit(partial(_request_all, touched))
+
+
+def _request_all(campaign_ids: list[int]) -> None:
+    for campaign_id in campaign_ids:
         results_request(campaign_id=campaign_id)
 
 

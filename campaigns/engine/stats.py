@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
+from datetime import date, timedelta
 
 import numpy as np
 from scipy import stats as scipy_stats
@@ -159,3 +160,46 @@ def results_from_arrays(arrays: GroupArrays, *, holdout_share: float) -> Results
                         "control": float(hit[control].mean()) if n_c else None},
         incremental_revenue=rpm_lift.absolute * n_t if rpm_lift is not None else None,
     )
+
+
+def member_outcomes(*, n_members: int, first_id: int, control: np.ndarray, lines: dict[str, np.ndarray],
+                    picks: dict[str, np.ndarray]) -> GroupArrays:
+    """Per-member sums of purchase lines (members ``first_id .. first_id + n - 1``): window revenue, distinct
+    orders in the window (by the lines' order hash), pre-period revenue, and whether a window line was one
+    of the member's own picks."""
+    member = lines["member_id"] - first_id
+    window = lines["in_window"].astype(bool)
+    amount = lines["amount"]
+    revenue = np.bincount(member[window], weights=amount[window], minlength=n_members)
+    pre_revenue = np.bincount(member[~window], weights=amount[~window], minlength=n_members)
+    orders_key = np.unique(member[window] * (1 << 32) + (lines["order"][window] & 0xFFFFFFFF))
+    orders = np.bincount(orders_key >> 32, minlength=n_members)
+    width = int(max(lines["product_id"].max(initial=0), picks["product_id"].max(initial=0))) + 1
+    bought = member[window] * width + lines["product_id"][window]
+    picked = (picks["member_id"] - first_id) * width + picks["product_id"]
+    hit = np.zeros(n_members, dtype=bool)
+    hit[member[window][np.isin(bought, picked)]] = True
+    return GroupArrays(control=control, orders=orders.astype(np.int64), revenue=revenue, pre_revenue=pre_revenue,
+                       hit=hit)
+
+
+def daily_from_lines(*, first_id: int, control: np.ndarray, lines: dict[str, np.ndarray]) -> list[dict]:
+    """Per day of the window's lines (``day``: days since 1970-01-01) and group: revenue and buying members."""
+    window = lines["in_window"].astype(bool)
+    member = lines["member_id"][window] - first_id
+    day, amount = lines["day"][window], lines["amount"][window]
+    if len(day) == 0:
+        return []
+    first_day = int(day.min())
+    offset = day - first_day
+    n_days = int(offset.max()) + 1
+    in_control = control[member]
+    revenue = np.bincount(offset * 2 + in_control, weights=amount, minlength=2 * n_days).reshape(n_days, 2)
+    buyers = np.unique(offset * (1 << 40) + member)
+    buyer_offset, buyer_member = buyers >> 40, buyers & ((1 << 40) - 1)
+    converters = np.bincount(buyer_offset * 2 + control[buyer_member], minlength=2 * n_days).reshape(n_days, 2)
+    epoch = date(1970, 1, 1)
+    return [{"date": (epoch + timedelta(days=first_day + i)).isoformat(),
+             "treatment_revenue": round(float(revenue[i, 0]), 2), "control_revenue": round(float(revenue[i, 1]), 2),
+             "treatment_converters": int(converters[i, 0]), "control_converters": int(converters[i, 1])}
+            for i in range(n_days) if converters[i].sum()]

@@ -150,3 +150,17 @@ def test_batch_picks_match_the_served_ranking_for_each_member():
                 rec.exclude(scores, bought[i].astype(np.int64))
             expected, _ = rec.best_items(scores, 5)
             assert result.columns[i].tolist() == expected.tolist(), (next_basket, i)
+
+
+def test_member_outcomes_sum_lines_per_member():
+    # members 10, 11, 12; member 10 bought twice in one order and once before; 12 bought its own pick
+    lines = {"member_id": np.array([10, 10, 10, 12]), "in_window": np.array([1, 1, 0, 1]),
+             "amount": np.array([5.0, 7.0, 3.0, 4.0]), "order": np.array([-7, -7, 9, 2**31 - 1]),
+             "product_id": np.array([1, 2, 3, 8])}
+    picks = {"member_id": np.array([10, 12, 12]), "product_id": np.array([3, 9, 8])}
+    arrays = engine.member_outcomes(n_members=3, first_id=10, control=np.array([False, True, False]), lines=lines,
+                                    picks=picks)
+    assert arrays.revenue.tolist() == [12.0, 0.0, 4.0]
+    assert arrays.pre_revenue.tolist() == [3.0, 0.0, 0.0]
+    assert arrays.orders.tolist() == [1, 0, 1]
+    assert arrays.hit.tolist() == [False, False, True]  # member 10's pick was bought before the window
