@@ -18,6 +18,7 @@ from cross_web import HTTPException
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
+from .budget import statement_time_budget
 from .errors import QueryErrorCode
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
@@ -89,6 +90,11 @@ class GraphQLOverHTTP:
             body = {"data": None, **body}
         return HttpResponse(json.dumps(body), status=400 if media == GRAPHQL_RESPONSE_JSON else 200,
                             content_type=f"{media}; charset=utf-8")
+
+    def execute_operation(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        # The time budget covers executing operations only: not the GraphiQL page, which needs no database.
+        with statement_time_budget(settings.GRAPHQL_STATEMENT_TIMEOUT_MS):
+            return super().execute_operation(request, *args, **kwargs)  # type: ignore[misc]
 
     def decode_json(self, data: str | bytes) -> object:
         if variables_too_many(data, settings.GRAPHQL_MAX_VARIABLE_VALUES):
