@@ -5,10 +5,7 @@ Real Redis (the configured one, and a private redis-server for the hung case); n
 from __future__ import annotations
 
 import os
-import shutil
 import signal
-import socket
-import subprocess
 import time
 
 import pytest
@@ -24,6 +21,7 @@ from jobs.error_codes import JobFailureCode
 from jobs.models import Job, JobStatus
 from jobs.services import JobBrokerUnavailable, job_submit
 from tests import factories
+from tests.faults import PrivateRedis
 
 pytestmark = [pytest.mark.requires_redis, pytest.mark.django_db(transaction=True)]
 
@@ -55,38 +53,18 @@ def test_many_batches_queue_one_refresh_task_until_it_starts(queue):
     assert queue.llen("default") == 2  # a batch after the task started needs (and gets) a new one
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def hung_broker(queue):
     """A private redis-server, stopped with SIGSTOP (it accepts connections but never answers), as the broker."""
-    server = shutil.which("redis-server")
-    if server is None:
-        pytest.skip("redis-server is not installed")
-    port = _free_port()
-    proc = subprocess.Popen([server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-                            stdout=subprocess.DEVNULL)
-    url = f"redis://127.0.0.1:{port}/0"
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            redis.Redis.from_url(url).ping()
-            break
-        except redis.ConnectionError:
-            assert time.monotonic() < deadline, "the private redis-server did not start"
-            time.sleep(0.05)
+    server = PrivateRedis()
+    server.start()
     saved = celery_app.conf.broker_url
-    celery_app.conf.broker_url = url
-    os.kill(proc.pid, signal.SIGSTOP)
-    yield url
+    celery_app.conf.broker_url = server.url
+    os.kill(server.proc.pid, signal.SIGSTOP)
+    yield server.url
     celery_app.conf.broker_url = saved
-    os.kill(proc.pid, signal.SIGCONT)
-    proc.terminate()
-    proc.wait(10)
+    os.kill(server.proc.pid, signal.SIGCONT)
+    server.stop()
 
 
 def test_a_hung_broker_does_not_hold_up_ingest_or_submit(hung_broker):

@@ -12,12 +12,8 @@ redis-server, so the shared one is never restarted.
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
 import time
 
-import psycopg
 import pytest
 import redis
 from django.db import connection
@@ -25,6 +21,7 @@ from django.db import connection
 from config.celery import app as celery_app
 from jobs.models import Job, JobStatus
 from jobs.services import job_submit, jobs_reap
+from tests.faults import PrivateRedis, maintenance_connection, terminate_other_sessions
 
 pytestmark = [pytest.mark.requires_worker, pytest.mark.django_db(transaction=True)]
 
@@ -41,21 +38,15 @@ def _wait_for(predicate, timeout: float, what: str, worker=None):
 
 def _database_outage(seconds: float) -> None:
     """Refuse new connections to the test database and terminate every session on it but this test's own
-    (the worker's), for ``seconds``; done from the maintenance database (one cannot lock out the current)."""
-    info = connection.settings_dict
-    with connection.cursor() as cur:
-        cur.execute("SELECT pg_backend_pid()")
-        mine = cur.fetchone()[0]
-    admin = psycopg.connect(dbname="postgres", user=info["USER"] or None, host=info["HOST"] or None,
-                            port=info["PORT"] or None, autocommit=True)
-    with admin:
-        admin.execute(f'ALTER DATABASE "{info["NAME"]}" ALLOW_CONNECTIONS false')
+    (the worker's), for ``seconds``."""
+    name = connection.settings_dict["NAME"]
+    with maintenance_connection() as admin:
+        admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
         try:
-            admin.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = %s "
-                          "AND pid <> %s", [info["NAME"], mine])
+            terminate_other_sessions(admin)
             time.sleep(seconds)
         finally:
-            admin.execute(f'ALTER DATABASE "{info["NAME"]}" ALLOW_CONNECTIONS true')
+            admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
 
 
 def test_database_outage_mid_job_requeues_it_and_it_finishes(celery_worker):
@@ -71,40 +62,8 @@ def test_database_outage_mid_job_requeues_it_and_it_finishes(celery_worker):
     assert job.attempts == 2
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class PrivateRedis:
-    def __init__(self):
-        self.port = _free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen([shutil.which("redis-server"), "--port", str(self.port), "--bind", "127.0.0.1",
-                                      "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL)
-        _wait_for(self._answers, 10, "the private redis-server did not start")
-
-    def _answers(self) -> bool:
-        try:
-            return bool(redis.Redis.from_url(self.url).ping())
-        except redis.ConnectionError:
-            return False
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.kill()
-            self.proc.wait(10)
-            self.proc = None
-
-
 @pytest.fixture
 def private_redis():
-    if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is not installed")
     server = PrivateRedis()
     server.start()
     saved = celery_app.conf.broker_url

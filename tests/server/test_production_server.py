@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -14,20 +13,13 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-import psycopg
 import pytest
 from django.conf import settings
-from django.db import connection
 
+from tests.faults import free_port, maintenance_connection, terminate_other_sessions
 from tests.jobs.workers import _database_url
 
 BASE_DIR = Path(settings.BASE_DIR)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _get(url: str, *, data: bytes | None = None) -> tuple[int, bytes]:
@@ -42,7 +34,7 @@ def _get(url: str, *, data: bytes | None = None) -> tuple[int, bytes]:
 @pytest.fixture
 def server(tmp_path, django_db_setup, django_db_blocker):
     """gunicorn with 2 workers on the test database, DEBUG off, static files collected to a temp folder."""
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "DATABASE_URL": _database_url(), "REDIS_URL": settings.REDIS_URL,
            "CELERY_BROKER_URL": settings.CELERY_BROKER_URL, "DEBUG": "false", "SECRET_KEY": "s" * 50,
            "ALLOWED_HOSTS": "127.0.0.1", "WEB_CONCURRENCY": "2", "PORT": str(port),
@@ -88,22 +80,15 @@ def test_health_readiness_static_files_and_graphql(server):
 def test_every_worker_recovers_after_a_database_restart(server):
     for _ in range(6):  # both workers hold a persistent connection (CONN_MAX_AGE)
         assert _get(server + "/graphql/", data=QUERY)[0] == 200
-    info = connection.settings_dict
-    with psycopg.connect(dbname="postgres", user=info["USER"] or None, host=info["HOST"] or None,
-                         port=info["PORT"] or None, autocommit=True) as admin:
-        # What a restart does to the server's sessions (this test's own session is left alone).
-        with connection.cursor() as cur:
-            cur.execute("SELECT pg_backend_pid()")
-            mine = cur.fetchone()[0]
-        killed = admin.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = %s "
-                               "AND pid <> %s", [info["NAME"], mine]).fetchone()[0]
+    with maintenance_connection() as admin:
+        killed = terminate_other_sessions(admin)  # what a restart does to the server's sessions
     assert killed >= 1
     answers = [_get(server + "/graphql/", data=QUERY) for _ in range(8)]
     assert answers == [(200, ANSWER)] * 8
 
 
 def test_readiness_says_which_dependency_is_missing(client, settings):
-    settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{_free_port()}/0"  # nothing listens there
+    settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
     response = client.get("/readyz")
     assert response.status_code == 503
     assert (response.json()["database"], response.json()["broker"]) == ("ok", "unavailable")
