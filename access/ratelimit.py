@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from functools import cache
 
 from django.conf import settings
 
@@ -19,11 +18,10 @@ _local_lock = threading.Lock()
 _local_windows: dict[str, tuple[float, int]] = {}
 
 
-@cache
 def _client(url: str):
-    import redis
+    from jobs.broker import redis_client
 
-    return redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+    return redis_client(url, 0.5)
 
 
 def _redis_hit(url: str, name: str) -> tuple[int, int]:

@@ -15,8 +15,9 @@ process) each request kind runs for `--seconds`:
 - `readyz`: the readiness probe (PostgreSQL and Redis).
 
 It prints throughput, p50/p99 latency and errors per row, with the ratio of p50 and of throughput to
-`hand` in the same run. Then a soak (`--soak` seconds, all kinds mixed, 16 clients) compares the
-workers' summed RSS after warm-up and at the end. Goals (issue 16): 0 errors, p99 <= 250 ms at 16
+`hand` in the same run. Every worker is warmed before it takes requests (config/warmup.py). Then a soak
+(`--soak` seconds, all kinds mixed, 16 clients) on a second server with max_requests recycling off (a
+recycled worker would hide a leak) samples the workers' summed RSS every 10 s after a 30 s warm-up. Goals (issue 16): 0 errors, p99 <= 250 ms at 16
 clients on a 2-core machine, RSS growth <= 5 % over a 5-minute soak.
 """
 
@@ -70,13 +71,15 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(workers: int | None) -> tuple[subprocess.Popen, int]:
+def start_server(workers: int | None, *, max_requests: int | None = None) -> tuple[subprocess.Popen, int]:
     port = _free_port()
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.load_settings", "DEBUG": "false",
            "SECRET_KEY": "load-bench-" + "k" * 50, "ALLOWED_HOSTS": "127.0.0.1", "PORT": str(port),
            "GUNICORN_ACCESS_LOG": "", "GUNICORN_LOG_LEVEL": "warning", "CELERY_TASK_ALWAYS_EAGER": "false"}
     if workers:
         env["WEB_CONCURRENCY"] = str(workers)
+    if max_requests is not None:
+        env["GUNICORN_MAX_REQUESTS"] = str(max_requests)
     subprocess.run([sys.executable, "manage.py", "collectstatic", "--no-input", "-v0"], cwd=BASE_DIR, env=env,
                    check=True)
     proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.conf.py"], cwd=BASE_DIR,
@@ -227,17 +230,38 @@ def main(argv: list[str]) -> None:
         widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
         for row in [header, *rows]:
             print("  ".join(str(x).ljust(w) for x, w in zip(row, widths)))
-        mixed = ["products", "recommendations", "salesSummary", "ingestEvents x100", "hand"]
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    soak(args, data)
+
+
+MIXED = ["products", "recommendations", "salesSummary", "ingestEvents x100", "hand"]
+
+
+def soak(args: argparse.Namespace, data: dict) -> None:
+    """RSS over ``--soak`` seconds of mixed load at 16 clients, on a server started with max_requests
+    recycling off (a recycled worker would hide a leak), after 30 s of the same load (a worker's RSS rises to
+    its working size on its first requests of each kind). RSS of all workers summed, sampled every 10 s."""
+    proc, port = start_server(args.workers, max_requests=0)
+    try:
+        hammer(port, MIXED, 16, 30, data)
         workers = worker_pids(proc.pid)
-        before = rss_mb(workers)
-        soak = hammer(port, mixed, 16, args.soak, data)
-        after_workers = worker_pids(proc.pid)
-        after = rss_mb(after_workers)
-        restarted = len(set(after_workers) - set(workers))
-        lat = sorted(soak.latencies)
-        print(f"soak: {args.soak:.0f} s mixed at 16 clients, {len(lat)} requests, {soak.errors} errors, "
-              f"p99 {lat[int(len(lat) * 0.99)] * 1000:.1f} ms; workers' RSS {before:.0f} MB -> {after:.0f} MB "
-              f"({(after / before - 1) * 100:+.1f} %), {restarted} worker(s) recycled by max_requests meanwhile")
+        samples = [rss_mb(workers)]
+        tallies = []
+        ends = time.monotonic() + args.soak
+        while (left := ends - time.monotonic()) > 1:
+            tallies.append(hammer(port, MIXED, 16, min(10.0, left), data))
+            samples.append(rss_mb(worker_pids(proc.pid)))
+        if sorted(worker_pids(proc.pid)) != sorted(workers):
+            print("soak: a worker was replaced during the soak (crash or timeout)")
+        lat = sorted(x for t in tallies for x in t.latencies)
+        errors = sum(t.errors for t in tallies)
+        print(f"soak: {args.soak:.0f} s mixed at 16 clients (max_requests off, after a 30 s warm-up), "
+              f"{len(lat)} requests, {errors} errors, p99 {lat[int(len(lat) * 0.99)] * 1000:.1f} ms")
+        print(f"soak: workers' RSS {samples[0]:.0f} MB -> {samples[-1]:.0f} MB "
+              f"({(samples[-1] / samples[0] - 1) * 100:+.1f} %), highest {max(samples):.0f} MB; every 10 s: "
+              + " ".join(f"{x:.0f}" for x in samples))
     finally:
         proc.terminate()
         proc.wait(30)

@@ -24,3 +24,12 @@ accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None  # "" turns the a
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 wsgi_app = "config.wsgi:application"
+
+
+def post_worker_init(worker):
+    """Warm each new worker (at start and after max_requests recycles one) before it accepts requests, so no
+    client pays for loading the schema and the model (config/warmup.py)."""
+    from config.warmup import warm
+
+    seconds = warm(worker.wsgi)
+    worker.log.info("worker %s warmed in %.2f s", worker.pid, seconds)

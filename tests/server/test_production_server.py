@@ -92,3 +92,13 @@ def test_readiness_says_which_dependency_is_missing(client, settings):
     response = client.get("/readyz")
     assert response.status_code == 503
     assert (response.json()["database"], response.json()["broker"]) == ("ok", "unavailable")
+
+
+def test_each_worker_is_warmed_before_it_takes_requests(server, tmp_path):
+    """gunicorn's post_worker_init hook (config/warmup.py) ran in both workers (tmp_path is the fixture's)."""
+    assert _get(server + "/healthz")[0] == 200  # answered by a worker that has warmed
+    deadline = time.monotonic() + 60  # the other may still be warming (seconds on a busy machine)
+    while (log := (tmp_path / "gunicorn.log").read_text()).count("warmed in") < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert log.count("warmed in") == 2, log
+    assert "warm-up:" not in log, log  # no step failed
