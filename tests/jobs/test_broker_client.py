@@ -57,3 +57,20 @@ def test_readiness_reuses_one_connection(client, settings, private_broker):
     for _ in range(10):
         assert client.get("/readyz").json()["broker"] == "ok"
     assert _connections_received(private_broker.url) - before - 1 <= 1
+
+
+@pytest.mark.django_db
+def test_readiness_with_a_hung_redis_says_unavailable_at_once(client, settings, private_broker):
+    """A SIGSTOPped Redis accepts connections and never answers: the probe's own timeouts answer for it."""
+    import os
+    import signal
+
+    settings.CELERY_BROKER_URL = private_broker.url
+    assert client.get("/readyz").json()["broker"] == "ok"  # a kept connection exists
+    os.kill(private_broker.proc.pid, signal.SIGSTOP)
+    try:
+        response = client.get("/readyz")
+    finally:
+        os.kill(private_broker.proc.pid, signal.SIGCONT)
+    assert response.status_code == 503 and response.json()["broker"] == "unavailable"
+    assert response.json()["ms"] < 1000  # two tries of 25 ms, not redis-py's default retries with backoff
