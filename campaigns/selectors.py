@@ -22,6 +22,7 @@ from jobs.models import Job, JobStatus
 from segments.models import Segment, SegmentMembership
 from segments.selectors import shop_zone
 
+from . import pgbinary
 from .models import Campaign, CampaignMember, CampaignPick, Group
 from .rules import AudienceRules
 
@@ -131,14 +132,16 @@ def customer_countries(*, customer_ids: np.ndarray) -> dict[int, str]:
 
 
 def member_groups(*, campaign_id: int) -> pd.DataFrame:
-    """(member_id, customer_id, control) of every member, by member id."""
-    members = CampaignMember.objects.filter(campaign_id=campaign_id).values_list("id", "customer_id", "group") \
-        .order_by("id")
-    sql, params = members.query.sql_with_params()
-    frame = _frame(sql, list(params), ["member_id", "customer_id", "group"])
+    """(member_id, control) of every member, by member id."""
+    if connection.vendor == "postgresql":
+        rows = pgbinary.copy_out(f'SELECT id, "group" = %s FROM {CampaignMember._meta.db_table} '
+                                 "WHERE campaign_id = %s ORDER BY id", [Group.CONTROL.value, campaign_id],
+                                 [("member_id", ">i8"), ("control", "?")])
+        return pd.DataFrame({"member_id": rows["member_id"].astype(np.int64), "control": rows["control"]})
+    members = CampaignMember.objects.filter(campaign_id=campaign_id).values_list("id", "group").order_by("id")
+    frame = pd.DataFrame(list(members), columns=["member_id", "group"])
     return pd.DataFrame({"member_id": frame["member_id"].astype(np.int64),
-                         "customer_id": frame["customer_id"].astype(np.int64),
-                         "control": (frame["group"] == Group.CONTROL.value).to_numpy()})
+                         "control": (frame["group"] == Group.CONTROL.value).to_numpy(dtype=bool)})
 
 
 def _outcomes_sql() -> str:
@@ -226,32 +229,6 @@ def customer_campaigns_export(*, customer_id: int) -> list[dict]:
 
 # --- outcomes as arrays (PostgreSQL) ---------------------------------------------------------------------
 
-_BINARY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
-
-
-def _binary_rows(sql: str, params: list, fields: list[tuple[str, str]]) -> np.ndarray:
-    """``COPY (sql) TO STDOUT (FORMAT binary)`` of fixed-width, non-null columns as one numpy record array.
-
-    The layout: an 11-byte signature, flags and a header-extension length (int32 each), then per row a field
-    count (int16) and per field its length (int32) and big-endian value; -1 (int16) ends it."""
-    buffer = bytearray()
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL work_mem = '256MB'")
-        cursor.execute("SET LOCAL jit = off")
-        with cursor.cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT binary)", params) as copy:
-            for block in copy:
-                buffer += block
-    if bytes(buffer[:11]) != _BINARY_SIGNATURE:
-        raise RuntimeError("unexpected COPY output: no binary signature")
-    start = 19 + int.from_bytes(buffer[15:19], "big")
-    row = np.dtype([("n", ">i2")] + [part for i, (name, kind) in enumerate(fields)
-                                     for part in ((f"l{i}", ">i4"), (name, kind))])
-    body = memoryview(buffer)[start:len(buffer) - 2]
-    if len(body) % row.itemsize:
-        raise RuntimeError("unexpected COPY output: rows of another width (a NULL value?)")
-    return np.frombuffer(body, dtype=row)
-
-
 def member_purchase_arrays(*, campaign: Campaign) -> dict[str, np.ndarray]:
     """The members' purchase lines from the pre-period's start to the window's end: ``member_id``,
     ``in_window`` (0/1), ``amount``, ``order`` (a 32-bit hash of the order: distinct orders are counted by it),
@@ -263,7 +240,7 @@ def member_purchase_arrays(*, campaign: Campaign) -> dict[str, np.ndarray]:
                ((e.occurred_at AT TIME ZONE %s)::date - DATE '1970-01-01')::int4
           FROM {e} e JOIN {m} m ON m.customer_id = e.customer_id AND m.campaign_id = %s
          WHERE e.kind = '{EventKind.PURCHASE.value}' AND e.occurred_at >= %s AND e.occurred_at < %s"""
-    rows = _binary_rows(sql, [campaign.starts_at, str(shop_zone()), campaign.pk,
+    rows = pgbinary.copy_out(sql, [campaign.starts_at, str(shop_zone()), campaign.pk,
                               campaign.starts_at - timedelta(days=pre_period_days()), campaign.ends_at],
                         [("member_id", ">i8"), ("in_window", ">i2"), ("amount", ">f8"), ("order", ">i4"),
                          ("product_id", ">i8"), ("day", ">i4")])
@@ -276,5 +253,5 @@ def member_pick_arrays(*, low: int, high: int) -> dict[str, np.ndarray]:
     """(member_id, product_id) of every pick of members low..high (a launch's members have consecutive ids)."""
     sql = (f"SELECT member_id, product_id FROM {CampaignPick._meta.db_table} "
            "WHERE member_id >= %s AND member_id <= %s")
-    rows = _binary_rows(sql, [low, high], [("member_id", ">i8"), ("product_id", ">i8")])
+    rows = pgbinary.copy_out(sql, [low, high], [("member_id", ">i8"), ("product_id", ">i8")])
     return {"member_id": rows["member_id"].astype(np.int64), "product_id": rows["product_id"].astype(np.int64)}
