@@ -75,7 +75,7 @@ def campaign_launch(*, campaign_id: int, job_id: int | None = None,
     control = engine.control_mask(campaign.seed, members["external_id"].tolist(), campaign.holdout_share)
     timer.stage("assign", started)
     progress(0.15, f"{len(members):,} members; computing picks")
-    picks = _picks(campaign, members, timer, lambda f: progress(0.15 + 0.5 * f, "computing picks"))
+    picks = _picks(campaign, members, timer, _in_steps(lambda f: progress(0.15 + 0.5 * f, "computing picks")))
     progress(0.7, "writing members and picks")
     started = time.perf_counter()
     with transaction.atomic():
@@ -98,6 +98,20 @@ def campaign_launch(*, campaign_id: int, job_id: int | None = None,
                                      "launch_timings"])
         results_request(campaign_id=campaign.pk)
     return campaign
+
+
+def _in_steps(report: Callable[[float], None], step: float = 0.05) -> Callable[[float], None]:
+    """``report`` called once per ``step`` of progress, not per block: each report is a committed write of the
+    job row (a million members are 245 blocks)."""
+    reached = -1
+
+    def throttled(fraction: float) -> None:
+        nonlocal reached
+        if int(fraction / step) > reached:
+            reached = int(fraction / step)
+            report(fraction)
+
+    return throttled
 
 
 def _audience(campaign: Campaign) -> pd.DataFrame:
