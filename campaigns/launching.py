@@ -17,7 +17,7 @@ import pandas as pd
 from django.db import connection, transaction
 from django.utils import timezone
 
-from behavior.selectors import customer_event_arrays, shop_now
+from behavior.selectors import shop_now
 from catalog.models import Product
 from catalog.selectors import category_descendant_ids
 from recommender import engine as recommender_engine
@@ -28,7 +28,7 @@ from . import engine, pgbinary
 from .error_codes import CampaignError, CampaignErrorCode
 from .models import Campaign, CampaignMember, CampaignPick, CampaignStatus, Group, PicksFrom
 from .rules import rules_parse
-from .selectors import audience, audience_frame
+from .selectors import audience, audience_frame, purchase_history_arrays
 from .services import results_request
 from .targeting import top_by_uplift
 
@@ -162,7 +162,7 @@ def _allowed(item_ids: np.ndarray, category_id: int | None) -> np.ndarray:
 
 def _history(customer_ids: np.ndarray, item_ids: np.ndarray, half_life_days: float):
     """Members x items: their purchases so far, each weighted by its age (``engine.purchase_matrix``)."""
-    purchases = customer_event_arrays(kinds=["purchase"])
+    purchases = purchase_history_arrays()
     # Ages on the shop clock, as serving measures them (behavior.selectors.shop_now).
     age_days = (shop_now().timestamp() * 1e6 - purchases["occurred_us"]) / 86_400e6
     return engine.purchase_matrix(_positions(customer_ids, purchases["customer_id"]),

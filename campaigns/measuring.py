@@ -34,7 +34,7 @@ def outcome_arrays(*, campaign: Campaign, seconds: dict[str, float] | None = Non
     if connection.vendor == "postgresql" and len(ids) and ids[-1] - ids[0] + 1 == len(ids):
         # A launch's members have consecutive ids: the purchase lines and the picks are read as arrays
         # and summed per member by numpy.
-        lines = member_purchase_arrays(campaign=campaign)
+        lines = member_purchase_arrays(campaign=campaign, first_member_id=int(ids[0]))
         lap("purchases")
         picks = member_pick_arrays(low=int(ids[0]), high=int(ids[-1]))
         lap("picks")

@@ -1,4 +1,5 @@
-"""The binary COPY encoding, byte for byte (no database: the launch tests COPY it into PostgreSQL)."""
+"""The binary COPY encoding, byte for byte (no database: the launch tests COPY it into PostgreSQL, and read
+it back with ``columns_out``)."""
 
 from __future__ import annotations
 
@@ -17,9 +18,3 @@ def test_rows_with_a_text_of_two_lengths_are_laid_out_without_padding():
                 + struct.pack(">hiqid", 3, 8, 8, 8, -2.0) + struct.pack(">i", 9) + b"TREATMENT"
                 + b"\xff\xff")
     assert data == expected
-
-
-def test_fixed_width_rows_decode_to_what_was_encoded():
-    data = pgbinary.encode([(np.array([1, 2, 3]), ">i8"), (np.array([4, 5, 6]), ">i2")])
-    rows = pgbinary.decode(data, [("a", ">i8"), ("b", ">i2")])
-    assert rows["a"].tolist() == [1, 2, 3] and rows["b"].tolist() == [4, 5, 6]
