@@ -115,25 +115,16 @@ def audience(*, run_id: int, segment_ids: list[int], rules: AudienceRules, start
     return qs
 
 
-_AUDIENCE_TYPES = ["int8", "text", "text", "text", "int4", "int4", "float8", "int2", "int2", "int2"]
-
-
 def audience_frame(query: QuerySet[SegmentMembership]) -> pd.DataFrame:
-    """The audience as a frame (AUDIENCE_COLUMNS), by customer id."""
+    """The audience as a frame (AUDIENCE_COLUMNS), by customer id. (A CSV COPY: with three text columns, the
+    server-built columns of ``pgbinary.columns_out`` measured slower, 4.2 s against 3.5 s for a million.)"""
     rows = query.values_list("customer_id", "customer__external_id", "customer__country", "segment__label",
-                             "recency", "frequency", "monetary", "r_score", "f_score", "m_score")
-    if connection.vendor != "postgresql":
-        sql, params = rows.order_by("customer_id").query.sql_with_params()
-        frame = _frame(sql, list(params), AUDIENCE_COLUMNS)
-        frame["external_id"] = frame["external_id"].astype(str)
-        frame["country"] = frame["country"].fillna("").astype(str)
-        return frame
-    sql, params = rows.order_by().query.sql_with_params()
-    columns = pgbinary.columns_out(f"SELECT * FROM ({sql}) AS audience ({', '.join(AUDIENCE_COLUMNS)})", list(params),
-                                   list(zip(AUDIENCE_COLUMNS, _AUDIENCE_TYPES)))
-    frame = pd.DataFrame({name: values if kind in ("text", "float8") else values.astype(np.int64)
-                          for (name, values), kind in zip(columns.items(), _AUDIENCE_TYPES)})
-    return frame.sort_values("customer_id", kind="stable").reset_index(drop=True)
+                             "recency", "frequency", "monetary", "r_score", "f_score", "m_score").order_by("customer_id")
+    sql, params = rows.query.sql_with_params()
+    frame = _frame(sql, list(params), AUDIENCE_COLUMNS)
+    frame["external_id"] = frame["external_id"].astype(str)
+    frame["country"] = frame["country"].fillna("").astype(str)
+    return frame
 
 
 def customer_countries(*, customer_ids: np.ndarray) -> dict[int, str]:
