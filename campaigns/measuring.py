@@ -1,5 +1,10 @@
-"""Results: each member's outcome in the window from one GROUP BY in the database, then the statistics
-on per-group arrays (``engine.results_from_arrays``), stored on the campaign for ``campaignResults``."""
+"""Results: each member's outcome in the window, then the statistics on per-group arrays
+(``engine.results_from_arrays``), stored on the campaign for ``campaignResults``.
+
+On PostgreSQL (a launch's members have consecutive ids) the members' purchase lines and picks are read as
+columns and summed per member by numpy (``engine.member_outcomes``); elsewhere one GROUP BY in the database
+gives the same per-member figures. ``stage_seconds`` in the stored results says where the time went.
+"""
 
 from __future__ import annotations
 
