@@ -1,7 +1,7 @@
 """Campaigns at scale: launch 1M members with 3 picks each, and results over 10M events.
 
     DATABASE_URL=postgres://root@127.0.0.1:5432/h18 .venv/bin/python -m bench campaigns [--customers N]
-        [--events-per-customer E] [--picks K] [--items I]
+        [--events-per-customer E] [--picks K] [--items I] [--floors]
 
 Data (generated set-based with generate_series once, reused by later runs): N customers in a
 segmentation run of five segments (memberships written directly), I products, E events per customer
@@ -31,7 +31,7 @@ from django.core.files.storage import default_storage
 from django.db import OperationalError, connection, transaction
 
 from behavior.models import Customer, Event
-from campaigns import engine
+from campaigns import engine, pgbinary
 from campaigns.measuring import results_compute
 from campaigns.models import Campaign, CampaignMember, CampaignPick
 from campaigns.services import CampaignSpec, campaign_create
@@ -91,6 +91,10 @@ def _generate_events(customers: int, events_per_customer: int, items: int) -> No
     low = Customer.objects.order_by("id").values_list("id", flat=True).first()
     params = {"items": items, "per": events_per_customer, "since": START - timedelta(days=PRE_DAYS),
               "span": (PRE_DAYS + 28) * 86400}
+    # The time indexes take each row at a random place: dropped for the load and built once after it (sorted).
+    with connection.schema_editor() as editor:
+        for index in Event._meta.indexes:
+            editor.remove_index(Event, index)
     for start in range(low, low + customers, 100_000):
         if Event.objects.filter(event_id=f"KE{start}-0").exists():  # done by an earlier, interrupted run
             continue
@@ -105,6 +109,12 @@ def _generate_events(customers: int, events_per_customer: int, items: int) -> No
                     raise
                 time.sleep(10)
         print(f"  events for customers {start - low + 100_000:,} / {customers:,}", flush=True)
+    with connection.cursor() as cur:
+        cur.execute("SET maintenance_work_mem = '1GB'")
+    with connection.schema_editor() as editor:
+        for index in Event._meta.indexes:
+            editor.add_index(Event, index)
+    print("  event indexes rebuilt", flush=True)
 
 
 def _generate_segments(cur) -> None:
@@ -204,12 +214,69 @@ def pandas_results_baseline(campaign: Campaign) -> float:
     return time.perf_counter() - started
 
 
+def _timed(call) -> float:
+    started = time.perf_counter()
+    call()
+    return time.perf_counter() - started
+
+
+def floors(campaign: Campaign) -> None:
+    """What the launch's write and the results' read cannot go below on this host: the same rows COPYed into
+    tables without indexes (TEMP, logged) and with the real ones; the purchase scan, join and one column."""
+    m, p, e = CampaignMember._meta.db_table, CampaignPick._meta.db_table, Event._meta.db_table
+    members = pgbinary.columns_out(f"SELECT id, customer_id FROM {m} WHERE campaign_id = %s", [campaign.pk],
+                                   [("id", "int8"), ("customer_id", "int8")])
+    picks = pgbinary.columns_out(f"SELECT p.id, p.member_id, p.product_id, p.rank, p.score FROM {p} p "
+                                 f"JOIN {m} m ON m.id = p.member_id AND m.campaign_id = %s", [campaign.pk],
+                                 [("id", "int8"), ("member_id", "int8"), ("product_id", "int8"), ("rank", "int2"),
+                                  ("score", "float8")])
+    groups = np.where(np.arange(len(members["id"])) % 10 == 0, "CONTROL", "TREATMENT")
+    started = time.perf_counter()
+    member_rows = pgbinary.encode([(members["id"], ">i8"), (np.full(len(members["id"]), campaign.pk), ">i8"),
+                                   (members["customer_id"], ">i8")], text=groups)
+    pick_rows = pgbinary.encode([(picks[name], kind) for name, kind in (
+        ("id", ">i8"), ("member_id", ">i8"), ("product_id", ">i8"), ("rank", ">i2"), ("score", ">f8"))])
+    print(f"floors  encoding {len(member_rows) / 1e6:.0f} + {len(pick_rows) / 1e6:.0f} MB of binary rows: "
+          f"{time.perf_counter() - started:.2f} s", flush=True)
+    for label, kind, like in (("TEMP, no index", "TEMP", ""), ("logged, no index", "", ""),
+                              ("logged, the real indexes and constraints", "",
+                               "INCLUDING INDEXES INCLUDING CONSTRAINTS")):
+        with transaction.atomic():
+            with connection.cursor() as cur:
+                cur.execute(f"CREATE {kind} TABLE floor_members (LIKE {m} {like})")
+                cur.execute(f"CREATE {kind} TABLE floor_picks (LIKE {p} {like})")
+            member_seconds = _timed(lambda: pgbinary.copy_in("floor_members", ["id", "campaign_id", "customer_id",
+                                                                               "group"], member_rows))
+            pick_seconds = _timed(lambda: pgbinary.copy_in("floor_picks", ["id", "member_id", "product_id", "rank",
+                                                                           "score"], pick_rows))
+            with connection.cursor() as cur:
+                cur.execute("DROP TABLE floor_members, floor_picks")
+        print(f"        COPY into {label:42} members {member_seconds:5.2f} s  picks {pick_seconds:5.2f} s", flush=True)
+    where = "e.kind = 'purchase' AND e.occurred_at >= %s AND e.occurred_at < %s"
+    span = [campaign.starts_at - timedelta(days=PRE_DAYS), campaign.ends_at]
+    join = f"{e} e JOIN {m} m ON m.customer_id = e.customer_id AND m.campaign_id = %s WHERE {where}"
+    for label, sql, params in (
+            ("scan of the purchases (count)", f"SELECT count(*) FROM {e} e WHERE {where}", span),
+            ("+ hash join with the members (count)", f"SELECT count(*) FROM {join}", [campaign.pk, *span]),
+            ("+ one aggregated int8 column", f"SELECT length(string_agg(int8send(m.id), '')) FROM {join}",
+             [campaign.pk, *span])):
+        def run(sql=sql, params=params):
+            with transaction.atomic(), connection.cursor() as cur:
+                cur.execute("SET LOCAL work_mem = '256MB'")
+                cur.execute("SET LOCAL jit = off")
+                cur.execute(sql, params)
+                cur.fetchall()
+        print(f"        read: {label:45} {_timed(run):5.2f} s", flush=True)
+
+
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="bench campaigns")
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--events-per-customer", type=int, default=10)
     parser.add_argument("--picks", type=int, default=3)
     parser.add_argument("--items", type=int, default=2000)
+    parser.add_argument("--floors", action="store_true",
+                        help="also measure the floors: bare COPYs of the same rows, the bare purchase scan and join")
     args = parser.parse_args(argv)
     if not _loaded(args.customers, args.events_per_customer):
         print("generating the shop (once; reused by later runs)", flush=True)
@@ -249,3 +316,7 @@ def main(argv: list[str]) -> None:
     print(f"results {sum(groups.values()):,} members, {Event.objects.count():,} events: {results:6.2f} s  "
           f"(goal <= 5 s)   pandas baseline {baseline:5.2f} s   ratio {results / baseline:4.1f}x", flush=True)
     print(f"        groups {groups}, srm p {campaign.results['srm_p_value']:.3f}", flush=True)
+    print(f"        stages {campaign.results['stage_seconds']}", flush=True)
+    print(f"        host load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
+    if args.floors:
+        floors(campaign)

@@ -2,36 +2,33 @@
 
 The campaign row is locked for the whole launch, and a campaign that is no longer a DRAFT is left as
 it is, so launching twice (two jobs, a retried job) writes the members once. Members and picks are
-COPYed on PostgreSQL (row ids for the members reserved from their sequence first, so the picks can
-point at them without reading a million ids back), bulk-inserted elsewhere.
+binary-COPYed on PostgreSQL (the row ids reserved from the tables' sequences first, so the picks can
+point at the members without reading a million ids back), bulk-inserted elsewhere.
 """
 
 from __future__ import annotations
 
-import io
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.csv as pa_csv
 from django.db import connection, transaction
 from django.utils import timezone
 
-from behavior.selectors import customer_event_arrays, shop_now
+from behavior.selectors import shop_now
 from catalog.models import Product
 from catalog.selectors import category_descendant_ids
 from recommender import engine as recommender_engine
 from recommender.selectors import popular_products
 from recommender.serving import LoadedModel, loaded_model
 
-from . import engine
+from . import engine, pgbinary
 from .error_codes import CampaignError, CampaignErrorCode
 from .models import Campaign, CampaignMember, CampaignPick, CampaignStatus, Group, PicksFrom
 from .rules import rules_parse
-from .selectors import audience, audience_frame
+from .selectors import audience, audience_frame, purchase_history_arrays
 from .services import results_request
 from .targeting import top_by_uplift
 
@@ -78,7 +75,7 @@ def campaign_launch(*, campaign_id: int, job_id: int | None = None,
     control = engine.control_mask(campaign.seed, members["external_id"].tolist(), campaign.holdout_share)
     timer.stage("assign", started)
     progress(0.15, f"{len(members):,} members; computing picks")
-    picks = _picks(campaign, members, timer, lambda f: progress(0.15 + 0.5 * f, "computing picks"))
+    picks = _picks(campaign, members, timer, _in_steps(lambda f: progress(0.15 + 0.5 * f, "computing picks")))
     progress(0.7, "writing members and picks")
     started = time.perf_counter()
     with transaction.atomic():
@@ -86,12 +83,13 @@ def campaign_launch(*, campaign_id: int, job_id: int | None = None,
         if campaign.status != CampaignStatus.DRAFT:  # launched meanwhile by another run
             return campaign
         _write(campaign, members["customer_id"].to_numpy(dtype=np.int64), control, picks)
+        started = timer.stage("write", started)
         if connection.vendor == "postgresql":
             # A million fresh rows: without new statistics the planner takes the tables for nearly empty and
             # measures the campaign with a nested loop per member (seconds instead of one hash join).
             with connection.cursor() as cursor:
                 cursor.execute(f"ANALYZE {CampaignMember._meta.db_table}, {CampaignPick._meta.db_table}")
-        timer.stage("write", started)
+            timer.stage("analyze", started)
         timer.seconds["numpy"] = round(picks.numeric_seconds, 3)
         timer.seconds["total"] = round(time.perf_counter() - began, 3)
         campaign.status, campaign.launched_at, campaign.launch_job_id = CampaignStatus.LAUNCHED, timezone.now(), job_id
@@ -101,6 +99,20 @@ def campaign_launch(*, campaign_id: int, job_id: int | None = None,
                                      "launch_timings"])
         results_request(campaign_id=campaign.pk)
     return campaign
+
+
+def _in_steps(report: Callable[[float], None], step: float = 0.05) -> Callable[[float], None]:
+    """``report`` called once per ``step`` of progress, not per block: each report is a committed write of the
+    job row (a million members are 245 blocks)."""
+    reached = -1
+
+    def throttled(fraction: float) -> None:
+        nonlocal reached
+        if int(fraction / step) > reached:
+            reached = int(fraction / step)
+            report(fraction)
+
+    return throttled
 
 
 def _audience(campaign: Campaign) -> pd.DataFrame:
@@ -151,7 +163,7 @@ def _allowed(item_ids: np.ndarray, category_id: int | None) -> np.ndarray:
 
 def _history(customer_ids: np.ndarray, item_ids: np.ndarray, half_life_days: float):
     """Members x items: their purchases so far, each weighted by its age (``engine.purchase_matrix``)."""
-    purchases = customer_event_arrays(kinds=["purchase"])
+    purchases = purchase_history_arrays()
     # Ages on the shop clock, as serving measures them (behavior.selectors.shop_now).
     age_days = (shop_now().timestamp() * 1e6 - purchases["occurred_us"]) / 86_400e6
     return engine.purchase_matrix(_positions(customer_ids, purchases["customer_id"]),
@@ -209,10 +221,19 @@ def _pick_rows(member_ids: np.ndarray, picks: FrozenPicks) -> pd.DataFrame:
 def _write(campaign: Campaign, customer_ids: np.ndarray, control: np.ndarray, picks: FrozenPicks) -> None:
     groups = np.where(control, Group.CONTROL.value, Group.TREATMENT.value)
     if connection.vendor == "postgresql":
-        member_ids = _reserve_member_ids(len(customer_ids))
-        _copy(CampaignMember._meta.db_table, pd.DataFrame({
-            "id": member_ids, "campaign_id": campaign.pk, "customer_id": customer_ids, "group": groups}))
-        _copy(CampaignPick._meta.db_table, _pick_rows(member_ids, picks))
+        # Binary COPY with the ids given: no text to parse, no sequence call per row, and the picks point at
+        # members whose ids are known without reading a million back.
+        member_ids = _reserve_ids(CampaignMember._meta.db_table, len(customer_ids))
+        pgbinary.copy_in(CampaignMember._meta.db_table, ["id", "campaign_id", "customer_id", "group"], pgbinary.encode(
+            [(member_ids, ">i8"), (np.full(len(member_ids), campaign.pk, dtype=np.int64), ">i8"),
+             (customer_ids, ">i8")], text=groups))
+        rows = _pick_rows(member_ids, picks)
+        if len(rows):
+            pick_ids = _reserve_ids(CampaignPick._meta.db_table, len(rows))
+            pgbinary.copy_in(CampaignPick._meta.db_table, ["id", "member_id", "product_id", "rank", "score"],
+                             pgbinary.encode([(pick_ids, ">i8"), (rows["member_id"].to_numpy(), ">i8"),
+                                              (rows["product_id"].to_numpy(), ">i8"), (rows["rank"].to_numpy(), ">i2"),
+                                              (rows["score"].to_numpy(), ">f8")]))
         return
     CampaignMember.objects.bulk_create(
         (CampaignMember(campaign_id=campaign.pk, customer_id=int(c), group=str(g))
@@ -224,11 +245,11 @@ def _write(campaign: Campaign, customer_ids: np.ndarray, control: np.ndarray, pi
                                       .to_dict("records")), batch_size=2000)
 
 
-def _reserve_member_ids(count: int) -> np.ndarray:
-    """``count`` consecutive ids from the members' sequence (under a lock against concurrent launches)."""
-    table = CampaignMember._meta.db_table
+def _reserve_ids(table: str, count: int) -> np.ndarray:
+    """``count`` consecutive ids from the table's id sequence (under a lock against concurrent launches and
+    other writers, held to the end of the launch's transaction)."""
     with connection.cursor() as cursor:
-        cursor.execute(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")
+        cursor.execute(f"LOCK TABLE {connection.ops.quote_name(table)} IN SHARE ROW EXCLUSIVE MODE")
         cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
         sequence = cursor.fetchone()[0]
         cursor.execute("SELECT nextval(%s)", [sequence])
@@ -236,17 +257,3 @@ def _reserve_member_ids(count: int) -> np.ndarray:
         if count > 1:
             cursor.execute("SELECT setval(%s, %s)", [sequence, first + count - 1])
     return np.arange(first, first + count, dtype=np.int64)
-
-
-def _copy(table: str, rows: pd.DataFrame) -> None:
-    if rows.empty:
-        return
-    sink = io.BytesIO()
-    pa_csv.write_csv(pa.Table.from_pandas(rows, preserve_index=False), sink,
-                     pa_csv.WriteOptions(include_header=False, quoting_style="needed"))
-    data = sink.getvalue()
-    columns = ", ".join(connection.ops.quote_name(c) for c in rows.columns)
-    with connection.cursor() as cursor:
-        with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv)") as copy:
-            for start in range(0, len(data), 1 << 20):
-                copy.write(data[start:start + (1 << 20)])

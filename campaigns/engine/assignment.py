@@ -25,8 +25,7 @@ def control_mask(seed: int, external_ids: Iterable[str], holdout_share: float) -
     """True for the members held out (CONTROL), in the order of ``external_ids``."""
     prefix = f"{int(seed)}:".encode()
     blake2b = hashlib.blake2b
-    numbers = np.fromiter(
-        (int.from_bytes(blake2b(prefix + str(e).encode(), digest_size=8).digest(), "big") for e in external_ids),
-        dtype=np.uint64,
-    )
+    # The digests joined and read by numpy as big-endian integers: no Python int per member.
+    digests = b"".join([blake2b(prefix + str(e).encode(), digest_size=8).digest() for e in external_ids])
+    numbers = np.frombuffer(digests, dtype=">u8")
     return (numbers.astype(np.float64) / _SCALE) < float(holdout_share)

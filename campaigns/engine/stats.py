@@ -162,6 +162,18 @@ def results_from_arrays(arrays: GroupArrays, *, holdout_share: float) -> Results
     )
 
 
+def distinct(values: np.ndarray) -> np.ndarray:
+    """The sorted distinct values of an integer array. A sort and a neighbour comparison: ``np.unique``
+    (numpy 2's hash table for integers) takes about 50 times as long on a million int64 values."""
+    ordered = np.sort(values)
+    if len(ordered) == 0:
+        return ordered
+    keep = np.empty(len(ordered), dtype=bool)
+    keep[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+    return ordered[keep]
+
+
 def member_outcomes(*, n_members: int, first_id: int, control: np.ndarray, lines: dict[str, np.ndarray],
                     picks: dict[str, np.ndarray]) -> GroupArrays:
     """Per-member sums of purchase lines (members ``first_id .. first_id + n - 1``): window revenue, distinct
@@ -172,13 +184,16 @@ def member_outcomes(*, n_members: int, first_id: int, control: np.ndarray, lines
     amount = lines["amount"]
     revenue = np.bincount(member[window], weights=amount[window], minlength=n_members)
     pre_revenue = np.bincount(member[~window], weights=amount[~window], minlength=n_members)
-    orders_key = np.unique(member[window] * (1 << 32) + (lines["order"][window] & 0xFFFFFFFF))
+    orders_key = distinct(member[window] * (1 << 32) + (lines["order"][window] & 0xFFFFFFFF))
     orders = np.bincount(orders_key >> 32, minlength=n_members)
     width = int(max(lines["product_id"].max(initial=0), picks["product_id"].max(initial=0))) + 1
     bought = member[window] * width + lines["product_id"][window]
-    picked = (picks["member_id"] - first_id) * width + picks["product_id"]
+    picked = distinct((picks["member_id"] - first_id) * width + picks["product_id"])
+    # a window line is a hit when its (member, product) key is one of the picks' keys (both sorted: one search)
+    at = np.searchsorted(picked, bought)
+    found = picked[np.minimum(at, len(picked) - 1)] == bought if len(picked) else np.zeros(len(bought), dtype=bool)
     hit = np.zeros(n_members, dtype=bool)
-    hit[member[window][np.isin(bought, picked)]] = True
+    hit[member[window][found]] = True
     return GroupArrays(control=control, orders=orders.astype(np.int64), revenue=revenue, pre_revenue=pre_revenue,
                        hit=hit)
 
@@ -195,7 +210,7 @@ def daily_from_lines(*, first_id: int, control: np.ndarray, lines: dict[str, np.
     n_days = int(offset.max()) + 1
     in_control = control[member]
     revenue = np.bincount(offset * 2 + in_control, weights=amount, minlength=2 * n_days).reshape(n_days, 2)
-    buyers = np.unique(offset * (1 << 40) + member)
+    buyers = distinct(offset * (1 << 40) + member)
     buyer_offset, buyer_member = buyers >> 40, buyers & ((1 << 40) - 1)
     converters = np.bincount(buyer_offset * 2 + control[buyer_member], minlength=2 * n_days).reshape(n_days, 2)
     epoch = date(1970, 1, 1)

@@ -83,6 +83,36 @@ def test_a_launched_campaign_cannot_change_and_launching_twice_writes_once(shop)
     assert Campaign.objects.get(pk=campaign.pk).holdout_share == 0.3
 
 
+def test_a_launch_that_fails_while_writing_leaves_no_member_and_can_be_retried(shop, monkeypatch):
+    from django.db import IntegrityError
+
+    from campaigns import launching
+
+    campaign = draft(shop)
+    real_pick_rows = launching._pick_rows
+
+    def ranked_zero(member_ids, picks):  # the database's rank check refuses these, after the members are written
+        rows = real_pick_rows(member_ids, picks)
+        rows["rank"] = 0
+        return rows
+
+    # given a write that fails on the picks, after the members went in
+    monkeypatch.setattr(launching, "_pick_rows", ranked_zero)
+    with pytest.raises(IntegrityError):
+        campaign_launch(campaign_id=campaign.pk)
+    # then nothing of it stays, and the campaign is still a draft
+    assert CampaignMember.objects.filter(campaign=campaign).count() == 0
+    assert CampaignPick.objects.filter(member__campaign=campaign).count() == 0
+    assert Campaign.objects.get(pk=campaign.pk).status == CampaignStatus.DRAFT
+    # when retried with the write working
+    monkeypatch.setattr(launching, "_pick_rows", real_pick_rows)
+    launched = campaign_launch(campaign_id=campaign.pk)
+    # then it launches whole
+    assert launched.status == CampaignStatus.LAUNCHED
+    assert CampaignMember.objects.filter(campaign=campaign).count() == 80
+    assert CampaignPick.objects.filter(member__campaign=campaign).count() == 160
+
+
 def test_launch_splits_by_the_seeded_hash_and_freezes_picks(shop):
     campaign = draft(shop)
     launched = campaign_launch(campaign_id=campaign.pk)
