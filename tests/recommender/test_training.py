@@ -29,7 +29,12 @@ def test_training_beats_popularity_and_becomes_active(shop):
     assert version.info["discovery_beta"] in engine.ITEM_ITEM_GRID and version.info["discovery_validation"]
     arrays = serving.artifact_load(version.artifact)
     assert float(arrays["discovery_beta"]) == version.info["discovery_beta"]
-    assert (len(arrays["item_item_weights"]) > 0) == (version.info["discovery_beta"] > 0)
+    # the next basket's own weight of the term, chosen with its blend on the validation users
+    assert version.info["next_basket_beta"] in set(engine.ITEM_ITEM_GRID) | {version.info["discovery_beta"]}
+    assert float(arrays["next_basket_beta"]) == version.info["next_basket_beta"]
+    assert version.info["blend_rule"]["chosen"].split("/")[0] == f"{version.info['next_basket_beta']:g}"
+    uses_term = version.info["discovery_beta"] > 0 or version.info["next_basket_beta"] > 0
+    assert (len(arrays["item_item_weights"]) > 0) == uses_term
     assert version.is_active and version.status == ModelStatus.READY and version.beats_baselines
     assert default_storage.exists(version.artifact)
     assert set(version.timings) >= {"fit", "evaluate", "refit", "job"}
