@@ -29,7 +29,9 @@ from .artifact import Artifact, PipelineResult
 from .baselines import buy_again_scorer, popularity, popularity_scorer
 from .blend import BLEND_GRID, REFERENCE_BLEND, TREND_HALF_LIFE_DAYS, blend_scorer, tune_blend
 from .gate import judge
-from .item_item import ITEM_ITEM_GRID, ITEM_ITEM_MIN_BUYERS, discovery_scorer, item_item_fit, tune_discovery
+from .item_item import (
+    ITEM_ITEM_GRID, ITEM_ITEM_MIN_BUYERS, discovery_scorer, item_item_fit, tune_discovery, tune_item_item_lambda,
+)
 from .lightfm_fit import FitResult, available_threads, fit_lightfm, model_scorer, representations
 from .metrics import K, evaluate
 from .prepare import Frames, Prepared, prepare
@@ -68,6 +70,8 @@ class _BeforeFit:
 
     item_item_weights: sp.csr_matrix | None  # fitted on the evaluated model's training purchases; None: unused
     item_item_failure: str  # why the fit failed ("" if it did not)
+    item_item_lambda: float  # the L2 penalty chosen on the validation users (the parameter's if none was)
+    item_item_lambda_table: dict[str, float]  # penalty -> the term alone's validation metric
     baselines: dict[str, dict]
     baseline_per_user: dict[str, dict[str, dict]]  # question -> baseline -> metric -> per-customer values
 
@@ -97,9 +101,9 @@ class _Choices:
     refitted_item_item: sp.csr_matrix | None  # on every purchase; None: not refitted, or its fit failed
 
 
-def _fit_item_item(purchases: sp.csr_matrix, params: TrainParams) -> tuple[sp.csr_matrix | None, str]:
+def _fit_item_item(purchases: sp.csr_matrix, params: TrainParams, lam: float) -> tuple[sp.csr_matrix | None, str]:
     try:
-        return item_item_fit(purchases, lam=params.item_item_lambda, neighbours=params.item_item_neighbours,
+        return item_item_fit(purchases, lam=lam, neighbours=params.item_item_neighbours,
                              min_buyers=ITEM_ITEM_MIN_BUYERS), ""
     except np.linalg.LinAlgError as exc:  # the term is left out; the model alone is served
         return None, f"item-to-item fit failed: {exc}"
@@ -128,14 +132,22 @@ def _side_work_before_fit(data: Prepared, params: TrainParams, times: StageTimes
     # The item-to-item weights for the choice of their weight and the test figures are fitted, like the
     # evaluated model, on the purchases of its training rows (nothing of the validation users' held-out
     # days, nothing of the test window).
-    weights, failure = None, ""
+    # Its L2 penalty is chosen there too, by the term alone on the validation users.
+    weights, failure, lam, table = None, "", params.item_item_lambda, {}
     if _uses_item_item(data, params):
         with times.measure("item_item"):
-            weights, failure = _fit_item_item(data.purchases_before_validation, params)
+            tuned = tune_item_item_lambda(data.purchases_before_validation, lam=params.item_item_lambda,
+                                          users=data.validation_users, truth=data.validation_truth,
+                                          neighbours=params.item_item_neighbours, min_buyers=ITEM_ITEM_MIN_BUYERS,
+                                          metric=VALIDATION_METRIC)
+        weights, lam = tuned["weights"], tuned["lam"]
+        table = {f"{candidate:g}": value for candidate, value in tuned["table"].items()}
+        failure = "; ".join(f"item-to-item fit (lambda {candidate:g}) failed: {message}"
+                            for candidate, message in tuned["failures"].items())
     with times.measure("evaluate"):
         baselines, baseline_per_user = _baselines(data)
-    return _BeforeFit(item_item_weights=weights, item_item_failure=failure, baselines=baselines,
-                      baseline_per_user=baseline_per_user)
+    return _BeforeFit(item_item_weights=weights, item_item_failure=failure, item_item_lambda=lam,
+                      item_item_lambda_table=table, baselines=baselines, baseline_per_user=baseline_per_user)
 
 
 def _choose_discovery(data: Prepared, params: TrainParams, scorer: Scorer,
@@ -221,7 +233,7 @@ def _side_work_after_fit(data: Prepared, params: TrainParams, scorer: Scorer, be
     # the served item-to-item weights, refitted on everything, only if the term is kept in either ranking
     if (beta or blend.beta) and params.refit and _uses_item_item(data, params):
         with times.measure("item_item_refit"):
-            refitted, _ = _fit_item_item(data.all_purchases, params)
+            refitted, _ = _fit_item_item(data.all_purchases, params, before_fit.item_item_lambda)
     return _Choices(discovery_beta=beta, discovery_table=discovery_table, discovery_rule=discovery_rule,
                     blend=blend, metrics=metrics, served_per_user=served_per_user, refitted_item_item=refitted)
 
@@ -324,8 +336,8 @@ def _gate(data: Prepared, params: TrainParams, before_fit: _BeforeFit, choices: 
     return judge(per_user, rate=data.repeat_rate, metric=metric)
 
 
-def _info(frames: Frames, data: Prepared, params: TrainParams, evaluated: FitResult, choices: _Choices,
-          item_item: sp.csr_matrix, times: StageTimes) -> dict[str, Any]:
+def _info(frames: Frames, data: Prepared, params: TrainParams, evaluated: FitResult, before_fit: _BeforeFit,
+          choices: _Choices, item_item: sp.csr_matrix, times: StageTimes) -> dict[str, Any]:
     split, blend = data.split, choices.blend
     return {
         "windows": data.windows.as_info(),
@@ -347,6 +359,8 @@ def _info(frames: Frames, data: Prepared, params: TrainParams, evaluated: FitRes
                              for key, value in blend.table.items()},
         "blend_rule": blend.rule,
         "discovery_beta": choices.discovery_beta, "item_item_lambda": params.item_item_lambda,
+        "item_item_lambda_chosen": before_fit.item_item_lambda,
+        "item_item_lambda_validation": before_fit.item_item_lambda_table,
         "item_item_neighbours": params.item_item_neighbours, "item_item_weights": int(item_item.nnz),
         "discovery_validation": {f"beta {key}": value for key, value in choices.discovery_table.items()},
         "discovery_rule": choices.discovery_rule,
@@ -381,6 +395,6 @@ def run_pipeline(frames: Frames, params: TrainParams, *, progress: Progress = _n
         progress(0.9, "exporting")
         item_item = _served_item_item(data, before_fit, choices)
         artifact = _artifact(data, served.model, choices, item_item)
-    info = _info(frames, data, params, evaluated, choices, item_item, times)
+    info = _info(frames, data, params, evaluated, before_fit, choices, item_item, times)
     info["gate"] = _gate(data, params, before_fit, choices)
     return PipelineResult(artifact=artifact, metrics=choices.metrics, info=info)

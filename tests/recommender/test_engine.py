@@ -259,7 +259,30 @@ def test_tune_discovery_drops_the_term_only_when_the_model_alone_is_clearly_bett
     level = engine.tune_discovery(lambda rows: np.zeros((len(rows), items), dtype=np.float32), history,
                                   sp.csr_matrix((items, items), dtype=np.float32), users=np.arange(users),
                                   truth=truth, n_items=items)
-    assert level["beta"] == min(b for b in engine.ITEM_ITEM_GRID if b > 0)
+    assert level["beta"] == max(engine.ITEM_ITEM_GRID)  # every weight is level: the one leaning most on the term
+
+
+def test_tune_discovery_takes_the_largest_weight_level_with_the_best():
+    # given a model that ranks each user's next item first and a term that ranks another item first:
+    # below weight 1 the model's item leads (all hits first), at 1 they tie, above it the term's item leads
+    rng = np.random.default_rng(6)
+    users, items = 200, 20
+    bought = 2 * rng.integers(0, items // 2, users)
+    history = sp.csr_matrix((np.ones(users), (np.arange(users), bought)), shape=(users, items))
+    nxt = (bought + 1) % items
+    truth = sp.csr_matrix((np.ones(users), (np.arange(users), nxt)), shape=(users, items))
+    weights = sp.csr_matrix((np.ones(items), (np.arange(items), (np.arange(items) + 5) % items)), shape=(items, items))
+
+    def knowing(rows):
+        scores = np.zeros((len(rows), items), dtype=np.float32)
+        scores[np.arange(len(rows)), nxt[rows]] = 1.0
+        return scores
+
+    tuned = engine.tune_discovery(knowing, history, weights, users=np.arange(users), truth=truth, n_items=items)
+    # then 0.25 and 0.5 are level (every hit first), 2 and 4 clearly worse: the larger of the level ones
+    assert tuned["table"][0.25] == tuned["table"][0.5] == pytest.approx(1.0)
+    assert tuned["table"][2.0] < 0.9
+    assert tuned["rule"]["level_with_best"] == [0.25, 0.5] and tuned["beta"] == 0.5
 
 
 def _partners(users=300, items=20, seed=11):

@@ -6,7 +6,7 @@ from django.core.files.storage import default_storage
 
 from jobs.models import Job, JobStatus
 from recommender import engine, serving
-from recommender.engine import pipeline
+from recommender.engine import item_item, pipeline
 from recommender.models import ModelActivation, ModelStatus, ModelVersion
 from recommender.services import model_version_activate, model_version_rollback
 
@@ -162,11 +162,13 @@ def test_a_failed_item_to_item_fit_serves_the_model_alone(shop, monkeypatch):
     def broken(*args, **kwargs):
         raise np.linalg.LinAlgError("not positive definite")
 
-    monkeypatch.setattr(pipeline, "item_item_fit", broken)
+    monkeypatch.setattr(pipeline, "item_item_fit", broken)  # the served refit
+    monkeypatch.setattr(item_item, "item_item_fit", broken)  # the fits whose penalty is chosen on validation
     job = train()
     assert job.status == JobStatus.SUCCEEDED, job.error_message
     version = ModelVersion.objects.get(pk=job.result_id)
     assert version.info["discovery_beta"] == 0.0 and "failed" in version.info["discovery_rule"]["why"]
+    assert version.info["next_basket_beta"] == 0.0 and version.info["item_item_lambda_validation"] == {}
     assert version.metrics["discovery"]["served"] == version.metrics["discovery"]["model"]
     assert len(serving.artifact_load(version.artifact)["item_item_weights"]) == 0
 
