@@ -148,7 +148,7 @@ def _pick_model(model: LoadedModel | None, countries: list[str]) -> tuple[engine
     return engine.PickModel(
         user_vectors=model.user_vectors, item_vectors=model.item_vectors, item_bias=model.item_bias,
         popular=model.popular_recent, cold_vectors=cold_vectors, item_item=model.item_item,
-        discovery_beta=model.discovery_beta, next_basket_beta=model.next_basket_beta, blend_alpha=model.blend_alpha,
+        discovery_beta=model.discovery_beta, blend_alpha=model.blend_alpha,
         history_half_life_days=model.history_half_life_days, trend=model.trend, trend_weight=model.trend_weight,
     ), model.item_ids, cold_rows
 

@@ -49,12 +49,10 @@ class TrainParams(JobParams):
                                         "(default: sized from the data).")
     validation_share: float = param(0.3, low=0.05, high=0.9, help="Share of users judged on validation.")
     popular_days: int = param(30, low=1, high=3650, help="Window of the popularity fallback, in days.")
-    # the rankings' item-to-item (EASE) term: its L2 penalty (0 leaves the term out; it, a quarter and four
-    # times it are tried on the validation users) and how many neighbours each item keeps; the term's
-    # weights in the two rankings are chosen on the validation users
+    # the discovery ranking's item-to-item (EASE) term: its L2 penalty (0 leaves the term out) and how many
+    # neighbours each item keeps; the term's weight is chosen on the validation users
     item_item_lambda: float = param(200.0, low=0.0, high=1e6,
-                                    help="L2 penalty of the item-to-item term, with 1/4 and 4x it tried on "
-                                         "validation: 0 (left out) or at least 1.")
+                                    help="L2 penalty of the item-to-item term: 0 (left out) or at least 1.")
     item_item_neighbours: int = param(300, low=1, high=5000, help="Neighbours each item keeps.")
     refit: bool = param(True, help="Refit on all data (with the early-stopped epoch count) before serving.")
     primary_metric: str = param("ndcg@10", choices=METRICS, help="The metric the gate and the choices use.")

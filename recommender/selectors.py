@@ -203,9 +203,8 @@ def recommendations_for(
 
     exclude_purchased=True is the discovery question (never an item the customer bought; for a known
     customer, the model's score blended with the item-to-item term of what they bought);
-    False is the next basket: the model's standardised score (for a known customer, blended with the
-    item-to-item term at its own tuned weight) plus the tuned weight times the customer's own (age-decayed)
-    purchase history, so what they re-buy comes back.
+    False is the next basket: the model's standardised score plus the tuned weight times the
+    customer's own (age-decayed) purchase history, so what they re-buy comes back.
     With a ``session_id`` whose last ``session_minutes`` hold events, the answer is the SESSION ranking
     (``engine.session``) -- plus the customer's own model scores when the model knows them -- read straight
     from the events table, so an event counts from the next request after it is stored. An unknown customer
@@ -234,9 +233,6 @@ def recommendations_for(
                                                          model.discovery_beta)
             engine.exclude(scores, bought)
         elif known.any():
-            if strategy is Strategy.PERSONALIZED and model.next_basket_beta:
-                scores = engine.discovery_scores(scores, engine.item_item_term(model.item_item, bought),
-                                                 model.next_basket_beta)
             scores = engine.next_basket_scores(
                 scores, bought, customer.age_days[known], blend_alpha=model.blend_alpha,
                 history_half_life_days=model.history_half_life_days, trend=model.trend,

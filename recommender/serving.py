@@ -53,9 +53,8 @@ class LoadedModel:
     history_half_life_days: float
     trend: np.ndarray
     trend_weight: float
-    item_item: sp.csr_matrix  # the rankings' item-to-item weights (no entries when unused)
+    item_item: sp.csr_matrix  # the discovery ranking's item-to-item weights (no entries when unused)
     discovery_beta: float  # the weight of that term (0: the model's scores alone)
-    next_basket_beta: float  # its weight in the ranking the next-basket blend adds own history to
     # (category tree, {category id: items in it or below}), derived from item_category on first use
     _category_masks: tuple[tuple, dict[int, np.ndarray]] = field(default_factory=lambda: ((), {}), repr=False,
                                                                   compare=False)
@@ -93,8 +92,6 @@ class LoadedModel:
             if "item_item_indptr" in arrays and len(arrays["item_item_indptr"]) == len(items) + 1
             else sp.csr_matrix((len(items), len(items)), dtype=np.float32),
             discovery_beta=float(arrays["discovery_beta"]) if "discovery_beta" in arrays else 0.0,
-            # artifacts written before the next basket had the term had none
-            next_basket_beta=float(arrays["next_basket_beta"]) if "next_basket_beta" in arrays else 0.0,
         )
 
     def category_mask(self, category_id: int, tree: tuple[tuple[int, int | None], ...]) -> np.ndarray:

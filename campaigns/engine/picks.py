@@ -3,9 +3,8 @@
 What ``recommender.selectors.recommendations_for`` computes for one visitor, computed for blocks of
 members at once with the recommender engine's own block functions: the model's scores (the member's
 vector, else one built from their country, else the recent popularity), then DISCOVERY (the item-to-item
-term for members the model knows, never an item they bought) or NEXT_BASKET (the standardised score, with
-the item-to-item term at its own weight for members the model knows, plus the blend with their decayed
-purchase history), restricted to a category when asked, and the k
+term for members the model knows, never an item they bought) or NEXT_BASKET (the standardised score
+plus the blend with their decayed purchase history), restricted to a category when asked, and the k
 best. One matrix product per block instead of a request per member.
 """
 
@@ -39,7 +38,6 @@ class PickModel:
     cold_vectors: np.ndarray  # (cold, d): vectors built from features (e.g. one per country)
     item_item: sp.csr_matrix | None = None
     discovery_beta: float = 0.0
-    next_basket_beta: float = 0.0  # the item-to-item term's weight before the next-basket blend
     blend_alpha: float = 0.0
     history_half_life_days: float = 90.0
     trend: np.ndarray | None = None
@@ -89,15 +87,10 @@ def _discovery(model: PickModel, scores: np.ndarray, history: sp.csr_matrix, kno
     return scores
 
 
-def _next_basket(model: PickModel, scores: np.ndarray, history: sp.csr_matrix, known: np.ndarray) -> np.ndarray:
+def _next_basket(model: PickModel, scores: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
     bought = np.diff(history.indptr) > 0
     if not bought.any():
         return scores
-    if model.next_basket_beta and model.item_item is not None and model.item_item.nnz:
-        blend = known & bought
-        if blend.any():
-            scores[blend] = discovery_scores(scores[blend], item_item_terms(history[blend], model.item_item),
-                                             model.next_basket_beta)
     own = history_strength(history[bought].toarray(), model.trend, model.trend_weight).astype(np.float32)
     scores[bought] = standardise_rows(scores[bought]) + np.float32(model.blend_alpha) * own
     return scores
@@ -134,8 +127,7 @@ def batch_picks(model: PickModel, *, member_rows: np.ndarray, member_cold: np.nd
         rows = member_rows[start:stop]
         scores = _block_scores(model, rows, member_cold[start:stop])
         own = history[start:stop]
-        scores = (_next_basket(model, scores, own, rows >= 0) if next_basket
-                  else _discovery(model, scores, own, rows >= 0))
+        scores = _next_basket(model, scores, own) if next_basket else _discovery(model, scores, own, rows >= 0)
         if allowed is not None:
             scores[:, ~allowed] = NEG_INF
         best, best_values = best_columns(scores, k)

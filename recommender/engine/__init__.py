@@ -36,8 +36,8 @@ from .features import (
     interaction_weights, item_feature_names, price_band_edges, price_bands, training_pair, user_feature_names,
 )
 from .item_item import (
-    ITEM_ITEM_GRID, ITEM_ITEM_LAMBDA_FACTORS, ITEM_ITEM_MAX_ITEMS, ITEM_ITEM_MIN_BUYERS, ITEM_ITEM_NEIGHBOURS,
-    discovery_scorer, discovery_scores, item_item_fit, item_item_terms, tune_discovery, tune_item_item_lambda,
+    ITEM_ITEM_GRID, ITEM_ITEM_MAX_ITEMS, ITEM_ITEM_MIN_BUYERS, ITEM_ITEM_NEIGHBOURS, discovery_scorer,
+    discovery_scores, item_item_fit, item_item_terms, tune_discovery,
 )
 from .lightfm_fit import (
     FitResult, available_threads, fit_lightfm, lightfm_scorer, model_scorer, new_model, representations,

@@ -28,14 +28,12 @@ class Artifact:
     history_half_life: np.ndarray
     trend: np.ndarray
     trend_weight: np.ndarray
-    # the item-to-item weights (a CSR matrix's three arrays; empty when unused) and the weight of that term in
-    # the discovery ranking
+    # the discovery ranking's item-to-item weights (a CSR matrix's three arrays; empty when unused) and the
+    # weight of that term
     item_item_indptr: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.int64))
     item_item_indices: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
     item_item_weights: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
     discovery_beta: np.ndarray = field(default_factory=lambda: np.array(0.0, dtype=np.float32))
-    # the weight of the same term in the ranking the next-basket blend adds the own history to
-    next_basket_beta: np.ndarray = field(default_factory=lambda: np.array(0.0, dtype=np.float32))
 
     def arrays(self) -> dict[str, np.ndarray]:
         return dict(self.__dict__)

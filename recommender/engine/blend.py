@@ -3,7 +3,7 @@ everybody's recent buying (the trend), and the choice of that blend on the valid
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,8 +78,7 @@ def _pad(parts: list[np.ndarray], n_rows: int, width: int, fill) -> np.ndarray:
 
 def _candidates(model: Scorer, histories: dict[float, sp.csr_matrix], users: np.ndarray, truth: sp.csr_matrix,
                 k: int) -> _Candidates:
-    """The items each user bought and the model's (the base ranking's) k best of the rest (the blend's k best
-    lie among them)."""
+    """The items each user bought and the model's k best of the rest (the blend's k best lie among them)."""
     bought_any = next(iter(histories.values()))
     columns, model_scores, hits = [], [], []
     counts: dict[float, list[np.ndarray]] = {half_life: [] for half_life in histories}
@@ -112,58 +111,44 @@ def _candidates(model: Scorer, histories: dict[float, sp.csr_matrix], users: np.
 
 def tune_blend(model: Scorer, histories: dict[float, sp.csr_matrix], *, users: np.ndarray, truth: sp.csr_matrix,
                n_items: int, trend: np.ndarray | None = None, metric: str = "ndcg@10",
-               grid: Sequence[float] = BLEND_GRID, trend_grid: Sequence[float] = TREND_GRID,
-               bases: Mapping[float, Scorer] | None = None, reference_base: float = 0.0) -> dict[str, Any]:
-    """Choose the next-basket blend (base ranking, history half-life, trend weight, blend weight) on the
-    (validation) users.
+               grid: Sequence[float] = BLEND_GRID, trend_grid: Sequence[float] = TREND_GRID) -> dict[str, Any]:
+    """Choose the next-basket blend (history half-life, trend weight, blend weight) on the (validation) users.
 
-    ``bases`` are the rankings the customer's own history is blended with, by the weight of the item-to-item
-    term in them (``item_item.discovery_scorer``: the model's score plus that weight times the term; by
-    default the model alone, ``{0: model}``). Every combination of ``bases`` x ``histories`` (half-life ->
-    decayed purchases) x ``trend_grid`` x ``grid`` is scored. The reference (the base ``reference_base``, no
-    decay if it is among the histories, no trend, weight 1000: the customer's own items first by how often
-    they were bought, then that base's picks) is kept unless the best combination beats it by more than one
-    standard error of their paired per-user difference (the one-standard-error rule): with a few hundred
-    validation users, smaller gains are noise. Ties go to the smaller weights.
+    Every combination of ``histories`` (half-life -> decayed purchases) x ``trend_grid`` x ``grid`` is scored.
+    The reference (no decay if it is among the histories, no trend, weight 1000: the customer's own items
+    first by how often they were bought, then the model's picks) is kept unless the best combination beats
+    it by more than one standard error of their paired per-user difference (the one-standard-error rule):
+    with a few hundred validation users, smaller gains are noise. Ties go to the smaller weights.
 
     Only each user's candidates are ranked: the items they bought (the only ones the blend moves; every
-    history has the same bought items, only their decay differs) and the base's k best of the rest -- the
+    history has the same bought items, only their decay differs) and the model's k best of the rest -- the
     blend's k best always lie among them -- so a combination costs a top-k over a few dozen columns, not
     over the catalogue.
     """
-    bases = {0.0: model} if bases is None else dict(bases)
-    if reference_base not in bases:
-        raise ValueError(f"the reference base {reference_base:g} is not among the bases")
     trend_grid = trend_grid if trend is not None else (0.0,)
     measure, k = metric_name_and_depth(metric)
     users = np.asarray(users, dtype=np.int64)
+    candidates = _candidates(model, histories, users, truth, k)
+    candidate_trend = trend[np.maximum(candidates.columns, 0)] if trend is not None else None
     n_true = np.diff(truth.tocsr()[users].indptr)
-    results: dict[tuple[float, float, float, float], float] = {}
-    per_user: dict[tuple[float, float, float, float], np.ndarray] = {}
-    for beta, base in bases.items():
-        candidates = _candidates(base, histories, users, truth, k)
-        candidate_trend = trend[np.maximum(candidates.columns, 0)] if trend is not None else None
-        for half_life in histories:
-            for trend_weight in trend_grid:
-                own = history_strength(candidates.counts[half_life], candidate_trend,
-                                       trend_weight).astype(np.float32)
-                for alpha in grid:
-                    scores = candidates.model_scores + np.float32(alpha) * own
-                    best = top_k(scores, k)
-                    hits = (np.take_along_axis(candidates.hits, best, axis=1)
-                            & np.isfinite(np.take_along_axis(scores, best, axis=1)))
-                    values = metrics_from_hits(hits, n_true, k)[measure]
-                    key = (beta, half_life, trend_weight, alpha)
-                    results[key] = float(values.mean()) if len(values) else 0.0
-                    per_user[key] = values
-    best = max(results, key=lambda key: (results[key], -key[2], -key[3], -key[0]))
-    reference = (reference_base, REFERENCE_BLEND[0] if REFERENCE_BLEND[0] in histories else next(iter(histories)),
-                 0.0, max(grid))
+    results: dict[tuple[float, float, float], float] = {}
+    per_user: dict[tuple[float, float, float], np.ndarray] = {}
+    for half_life in histories:
+        for trend_weight in trend_grid:
+            own = history_strength(candidates.counts[half_life], candidate_trend, trend_weight).astype(np.float32)
+            for alpha in grid:
+                scores = candidates.model_scores + np.float32(alpha) * own
+                best = top_k(scores, k)
+                hits = (np.take_along_axis(candidates.hits, best, axis=1)
+                        & np.isfinite(np.take_along_axis(scores, best, axis=1)))
+                values = metrics_from_hits(hits, n_true, k)[measure]
+                results[(half_life, trend_weight, alpha)] = float(values.mean()) if len(values) else 0.0
+                per_user[(half_life, trend_weight, alpha)] = values
+    best = max(results, key=lambda key: (results[key], -key[1], -key[2]))
+    reference = (REFERENCE_BLEND[0] if REFERENCE_BLEND[0] in histories else next(iter(histories)), 0.0, max(grid))
     gain, standard_error = paired_gain(per_user[best], per_user[reference])
     chosen = best if gain > standard_error else reference
-    name = "{:g}/{:g}/{:g}/{:g}".format
-    return {"beta": chosen[0], "half_life": chosen[1], "trend_weight": chosen[2], "alpha": chosen[3],
-            "table": results,
+    name = "{:g}/{:g}/{:g}".format
+    return {"half_life": chosen[0], "trend_weight": chosen[1], "alpha": chosen[2], "table": results,
             "rule": {"best": name(*best), "reference": name(*reference), "gain": gain,
-                     "standard_error": standard_error, "chosen": name(*chosen),
-                     "key": "item-to-item weight/half-life/trend weight/alpha"}}
+                     "standard_error": standard_error, "chosen": name(*chosen), "key": "half-life/trend weight/alpha"}}

@@ -19,9 +19,6 @@ ITEM_ITEM_NEIGHBOURS = 300
 # nDCG@10 by 0.0002 at most.
 ITEM_ITEM_MIN_BUYERS = 10
 ITEM_ITEM_GRID = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)
-# the L2 penalties tried, as multiples of the ``item_item_lambda`` parameter (the bench's EASE tries the same
-# spread: 50, 200, 800)
-ITEM_ITEM_LAMBDA_FACTORS = (0.25, 1.0, 4.0)
 
 _ROW_BLOCK = 1024
 
@@ -91,38 +88,6 @@ def item_item_fit(purchases: sp.csr_matrix, *, lam: float, neighbours: int = ITE
                          shape=(n_items, n_items), dtype=np.float32)
 
 
-def tune_item_item_lambda(purchases: sp.csr_matrix, *, lam: float, users: np.ndarray, truth: sp.csr_matrix,
-                          neighbours: int = ITEM_ITEM_NEIGHBOURS, min_buyers: int = 1,
-                          factors: Sequence[float] = ITEM_ITEM_LAMBDA_FACTORS,
-                          metric: str = "ndcg@10") -> dict[str, Any]:
-    """The item-to-item weights with the L2 penalty (``lam`` times each of ``factors``) whose term alone ranks
-    best on ``metric`` for the (validation) users, their items bought in ``purchases`` excluded; ties go to
-    ``lam`` itself, then to the smaller penalty. A penalty whose fit fails numerically is skipped.
-
-    Returns ``weights`` (None if every fit failed), the chosen ``lam``, the validation ``table`` (penalty ->
-    metric) and ``failures`` (penalty -> message)."""
-    users = np.asarray(users, dtype=np.int64)
-    by_id = np.argsort(users, kind="stable")
-    table: dict[float, float] = {}
-    fitted: dict[float, sp.csr_matrix] = {}
-    failures: dict[float, str] = {}
-    for candidate in sorted({float(lam * factor) for factor in factors} | {float(lam)}):
-        try:
-            weights = item_item_fit(purchases, lam=candidate, neighbours=neighbours, min_buyers=min_buyers)
-        except np.linalg.LinAlgError as exc:
-            failures[candidate] = str(exc)
-            continue
-        terms = item_item_terms(purchases[users], weights)
-        table[candidate] = evaluate(lambda rows, terms=terms: terms[by_id[np.searchsorted(users[by_id], rows)]],
-                                    users=users, truth=truth, excluded=purchases, n_items=purchases.shape[1],
-                                    with_auc=False)[metric]
-        fitted[candidate] = weights
-    if not table:
-        return {"weights": None, "lam": float(lam), "table": table, "failures": failures}
-    chosen = max(table, key=lambda candidate: (table[candidate], candidate == lam, -candidate))
-    return {"weights": fitted[chosen], "lam": chosen, "table": table, "failures": failures}
-
-
 def item_item_terms(bought: sp.csr_matrix, weights: sp.csr_matrix) -> np.ndarray:
     """``bought @ weights`` as a dense float32 block (``bought``: rows of purchase counts, taken as 0/1)."""
     return np.asarray(((bought > 0).astype(np.float32) @ weights).toarray(), dtype=np.float32)
@@ -145,28 +110,17 @@ def discovery_scorer(model: Scorer, history: sp.csr_matrix, weights: sp.csr_matr
     return score
 
 
-def _level(challenger: np.ndarray, best: np.ndarray) -> bool:
-    """Whether ``challenger`` trails ``best`` by at most one standard error of their paired difference."""
-    gain, standard_error = paired_gain(challenger, best)
-    return -gain <= standard_error
-
-
 def tune_discovery(model: Scorer, history: sp.csr_matrix, weights: sp.csr_matrix, *, users: np.ndarray,
                    truth: sp.csr_matrix, n_items: int, metric: str = "ndcg@10",
                    grid: Sequence[float] = ITEM_ITEM_GRID) -> dict[str, Any]:
     """Choose the weight of the item-to-item term on the (validation) users.
 
-    Among the positive weights of ``grid``, those whose mean ``metric`` is within one standard error (of
-    their paired per-user difference) of the best one's are level with it, and the largest of them is kept:
-    the served model is LightFM refitted on all data, a different random draw from the one these users
-    judged, while the term is the same closed form refitted, so among rankings the validation cannot tell
-    apart the one leaning most on the term is the steadier (on the few-recent shop, the weight the plain
-    best picked moved served discovery from 0.95x to 1.06x EASE from one LightFM draw to the next). That
-    weight is kept unless the model alone (weight 0) beats the best positive one by more than one standard
-    error: with a couple of hundred validation users the two are usually within noise of each other (in 20
-    trainings on the demo data the gain was 0.1-1.2 standard errors, and on the test window the term added
-    0.015-0.02 nDCG@10 every time), so a plain argmax dropped a helpful term on noise about once in ten
-    trainings. The gain over the model alone and its standard error are recorded."""
+    The best positive weight of ``grid`` on ``metric`` (ties to the smaller) is kept unless the model alone
+    (weight 0) beats it by more than one standard error of their paired per-user difference: with a
+    couple of hundred validation users the two are usually within noise of each other (in 20 trainings
+    on the demo data the gain was 0.1-1.2 standard errors, and on the test window the term added
+    0.015-0.02 nDCG@10 every time), so a plain argmax dropped a helpful term on noise about once in
+    ten trainings. The gain over the model alone and its standard error are recorded."""
     users = np.asarray(users, dtype=np.int64)
     by_id = np.argsort(users, kind="stable")
     model_scores = model(users).astype(np.float32)
@@ -184,12 +138,9 @@ def tune_discovery(model: Scorer, history: sp.csr_matrix, weights: sp.csr_matrix
     if not positive:
         return {"beta": 0.0, "table": results, "rule": {"chosen": 0.0, "why": "no positive weight in the grid"}}
     best = max(positive, key=lambda beta: (results[beta], -beta))
-    level = [beta for beta in positive if beta == best or _level(per_user_values[beta], per_user_values[best])]
-    steadiest = max(level)
     gain, standard_error = paired_gain(per_user_values[best], per_user_values[0.0])
-    chosen = 0.0 if -gain > standard_error else steadiest
+    chosen = 0.0 if -gain > standard_error else best
     return {"beta": chosen, "table": results,
-            "rule": {"best_positive": best, "level_with_best": level, "gain_over_model": gain,
-                     "standard_error": standard_error, "chosen": chosen,
-                     "key": "the largest positive weight within one standard error of the best positive one, "
-                            "unless the model alone beats the best by > 1 standard error"}}
+            "rule": {"best_positive": best, "gain_over_model": gain, "standard_error": standard_error,
+                     "chosen": chosen,
+                     "key": "the best positive weight unless the model alone beats it by > 1 standard error"}}

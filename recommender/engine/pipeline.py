@@ -29,9 +29,7 @@ from .artifact import Artifact, PipelineResult
 from .baselines import buy_again_scorer, popularity, popularity_scorer
 from .blend import BLEND_GRID, REFERENCE_BLEND, TREND_HALF_LIFE_DAYS, blend_scorer, tune_blend
 from .gate import judge
-from .item_item import (
-    ITEM_ITEM_GRID, ITEM_ITEM_MIN_BUYERS, discovery_scorer, item_item_fit, tune_discovery, tune_item_item_lambda,
-)
+from .item_item import ITEM_ITEM_MIN_BUYERS, discovery_scorer, item_item_fit, tune_discovery
 from .lightfm_fit import FitResult, available_threads, fit_lightfm, model_scorer, representations
 from .metrics import K, evaluate
 from .prepare import Frames, Prepared, prepare
@@ -70,8 +68,6 @@ class _BeforeFit:
 
     item_item_weights: sp.csr_matrix | None  # fitted on the evaluated model's training purchases; None: unused
     item_item_failure: str  # why the fit failed ("" if it did not)
-    item_item_lambda: float  # the L2 penalty chosen on the validation users (the parameter's if none was)
-    item_item_lambda_table: dict[str, float]  # penalty -> the term alone's validation metric
     baselines: dict[str, dict]
     baseline_per_user: dict[str, dict[str, dict]]  # question -> baseline -> metric -> per-customer values
 
@@ -80,7 +76,6 @@ class _BeforeFit:
 class _Blend:
     """The next-basket blend chosen on the validation users."""
 
-    beta: float  # the item-to-item term's weight in the ranking the own history is blended with
     half_life: float
     trend_weight: float
     alpha: float
@@ -101,9 +96,9 @@ class _Choices:
     refitted_item_item: sp.csr_matrix | None  # on every purchase; None: not refitted, or its fit failed
 
 
-def _fit_item_item(purchases: sp.csr_matrix, params: TrainParams, lam: float) -> tuple[sp.csr_matrix | None, str]:
+def _fit_item_item(purchases: sp.csr_matrix, params: TrainParams) -> tuple[sp.csr_matrix | None, str]:
     try:
-        return item_item_fit(purchases, lam=lam, neighbours=params.item_item_neighbours,
+        return item_item_fit(purchases, lam=params.item_item_lambda, neighbours=params.item_item_neighbours,
                              min_buyers=ITEM_ITEM_MIN_BUYERS), ""
     except np.linalg.LinAlgError as exc:  # the term is left out; the model alone is served
         return None, f"item-to-item fit failed: {exc}"
@@ -132,22 +127,14 @@ def _side_work_before_fit(data: Prepared, params: TrainParams, times: StageTimes
     # The item-to-item weights for the choice of their weight and the test figures are fitted, like the
     # evaluated model, on the purchases of its training rows (nothing of the validation users' held-out
     # days, nothing of the test window).
-    # Its L2 penalty is chosen there too, by the term alone on the validation users.
-    weights, failure, lam, table = None, "", params.item_item_lambda, {}
+    weights, failure = None, ""
     if _uses_item_item(data, params):
         with times.measure("item_item"):
-            tuned = tune_item_item_lambda(data.purchases_before_validation, lam=params.item_item_lambda,
-                                          users=data.validation_users, truth=data.validation_truth,
-                                          neighbours=params.item_item_neighbours, min_buyers=ITEM_ITEM_MIN_BUYERS,
-                                          metric=VALIDATION_METRIC)
-        weights, lam = tuned["weights"], tuned["lam"]
-        table = {f"{candidate:g}": value for candidate, value in tuned["table"].items()}
-        failure = "; ".join(f"item-to-item fit (lambda {candidate:g}) failed: {message}"
-                            for candidate, message in tuned["failures"].items())
+            weights, failure = _fit_item_item(data.purchases_before_validation, params)
     with times.measure("evaluate"):
         baselines, baseline_per_user = _baselines(data)
-    return _BeforeFit(item_item_weights=weights, item_item_failure=failure, item_item_lambda=lam,
-                      item_item_lambda_table=table, baselines=baselines, baseline_per_user=baseline_per_user)
+    return _BeforeFit(item_item_weights=weights, item_item_failure=failure, baselines=baselines,
+                      baseline_per_user=baseline_per_user)
 
 
 def _choose_discovery(data: Prepared, params: TrainParams, scorer: Scorer,
@@ -160,52 +147,36 @@ def _choose_discovery(data: Prepared, params: TrainParams, scorer: Scorer,
         return 0.0, {}, {"chosen": 0.0, "why": why}
     tuned = tune_discovery(scorer, data.purchases_before_validation, before_fit.item_item_weights,
                            users=data.validation_users, truth=data.validation_truth, n_items=data.n_items,
-                           metric=VALIDATION_METRIC, grid=ITEM_ITEM_GRID)
+                           metric=VALIDATION_METRIC)
     return tuned["beta"], {f"{beta:g}": value for beta, value in tuned["table"].items()}, tuned["rule"]
 
 
-def _choose_blend(data: Prepared, scorer: Scorer, item_item_weights: sp.csr_matrix | None,
-                  discovery_beta: float) -> _Blend:
-    """The next-basket blend (the item-to-item term's weight in the base ranking, history half-life, trend
-    weight, alpha), chosen on the validation users only, never on the test window; without validation users,
-    the reference blend: own items by count, then the model's picks.
-
-    The base rankings are the model plus each weight of ``ITEM_ITEM_GRID`` (and the discovery ranking's)
-    times the item-to-item term; the reference's base is the model alone, as before the term was tried here:
-    with the term's weight there, own items of equal counts came in the term's order rather than by the
-    model's (which holds the items' popularity), and on the grocery shop the gate found that 0.002 nDCG@10
-    worse than buy-again on two of three trainings."""
+def _choose_blend(data: Prepared, scorer: Scorer) -> _Blend:
+    """The next-basket blend (history half-life, trend weight, alpha), chosen on the validation users only,
+    never on the test window; without validation users, the reference blend."""
     histories = data.decayed_purchases_before_validation
     half_life = REFERENCE_BLEND[0] if REFERENCE_BLEND[0] in histories else next(iter(histories))
     alpha = BLEND_GRID[-1]
     if not len(data.validation_next_basket_users):
-        return _Blend(beta=0.0, half_life=half_life, trend_weight=0.0, alpha=alpha, table={},
-                      rule={"chosen": f"0/{half_life:g}/0/{alpha:g}", "why": "no validation users"})
-    betas = sorted(set(ITEM_ITEM_GRID) | {0.0, discovery_beta}) if item_item_weights is not None else [0.0]
-    bases = {beta: discovery_scorer(scorer, data.purchases_before_validation, item_item_weights, beta)
-             for beta in betas}
+        return _Blend(half_life=half_life, trend_weight=0.0, alpha=alpha, table={},
+                      rule={"chosen": f"{half_life:g}/0/{alpha:g}", "why": "no validation users"})
     tuned = tune_blend(scorer, histories, users=data.validation_next_basket_users,
                        truth=data.validation_next_basket_truth, n_items=data.n_items,
-                       trend=data.trend_before_validation, metric=VALIDATION_METRIC, bases=bases,
-                       reference_base=0.0)
+                       trend=data.trend_before_validation, metric=VALIDATION_METRIC)
     return _Blend(
-        beta=tuned["beta"], half_life=tuned["half_life"], trend_weight=tuned["trend_weight"], alpha=tuned["alpha"],
-        table={"{:g}/{:g}/{:g}/{:g}".format(*key): value for key, value in tuned["table"].items()},
-        rule=tuned["rule"],
+        half_life=tuned["half_life"], trend_weight=tuned["trend_weight"], alpha=tuned["alpha"],
+        table={"{:g}/{:g}/{:g}".format(*key): value for key, value in tuned["table"].items()}, rule=tuned["rule"],
     )
 
 
 def _evaluate_model(data: Prepared, scorer: Scorer, item_item_weights: sp.csr_matrix | None, beta: float,
                     blend: _Blend, baselines: dict[str, dict], served_per_user: dict) -> dict[str, dict]:
     """The test window's figures for both questions: the served rankings (the discovery one with the
-    item-to-item term at weight ``beta``, the next-basket blend over the model with that term at weight
-    ``blend.beta``), the model alone, and the baselines."""
+    item-to-item term at weight ``beta``, the next-basket blend), the model alone, and the baselines."""
     served_discovery = (discovery_scorer(scorer, data.purchases_before_test, item_item_weights, beta) if beta
                         else scorer)
-    next_basket_base = (discovery_scorer(scorer, data.purchases_before_test, item_item_weights, blend.beta)
-                        if blend.beta else scorer)
-    served_next_basket = blend_scorer(next_basket_base, data.decayed_purchases_before_test[blend.half_life],
-                                      blend.alpha, data.trend_before_test, blend.trend_weight)
+    served_next_basket = blend_scorer(scorer, data.decayed_purchases_before_test[blend.half_life], blend.alpha,
+                                      data.trend_before_test, blend.trend_weight)
     served = evaluate_both(data, discovery=served_discovery, next_basket=served_next_basket,
                            per_user=served_per_user)
     model_discovery = evaluate(scorer, users=data.test_users, truth=data.test_truth,
@@ -228,15 +199,15 @@ def _side_work_after_fit(data: Prepared, params: TrainParams, scorer: Scorer, be
     with times.measure("item_item"):
         beta, discovery_table, discovery_rule = _choose_discovery(data, params, scorer, before_fit)
     with times.measure("evaluate"):
-        blend = _choose_blend(data, scorer, before_fit.item_item_weights, beta)
+        blend = _choose_blend(data, scorer)
         served_per_user: dict = {}
         metrics = _evaluate_model(data, scorer, before_fit.item_item_weights, beta, blend, before_fit.baselines,
                                   served_per_user)
     refitted = None
-    # the served item-to-item weights, refitted on everything, only if the term is kept in either ranking
-    if (beta or blend.beta) and params.refit and _uses_item_item(data, params):
+    # the served item-to-item weights, refitted on everything, only if the term is kept
+    if beta and params.refit and _uses_item_item(data, params):
         with times.measure("item_item_refit"):
-            refitted, _ = _fit_item_item(data.all_purchases, params, before_fit.item_item_lambda)
+            refitted, _ = _fit_item_item(data.all_purchases, params)
     return _Choices(discovery_beta=beta, discovery_table=discovery_table, discovery_rule=discovery_rule,
                     blend=blend, metrics=metrics, served_per_user=served_per_user, refitted_item_item=refitted)
 
@@ -298,7 +269,7 @@ def _served_item_item(data: Prepared, before_fit: _BeforeFit, choices: _Choices)
     """The weights refitted on everything; those the version was evaluated with when there was no refit or
     the refit's fit failed; none when the term is left out."""
     weights = None
-    if choices.discovery_beta or choices.blend.beta:
+    if choices.discovery_beta:
         weights = (choices.refitted_item_item if choices.refitted_item_item is not None
                    else before_fit.item_item_weights)
     if weights is None:
@@ -326,7 +297,6 @@ def _artifact(data: Prepared, model, choices: _Choices, item_item: sp.csr_matrix
         item_item_indptr=item_item.indptr.astype(np.int64), item_item_indices=item_item.indices.astype(np.int32),
         item_item_weights=item_item.data.astype(np.float32),
         discovery_beta=np.array(choices.discovery_beta, dtype=np.float32),
-        next_basket_beta=np.array(choices.blend.beta, dtype=np.float32),
     )
 
 
@@ -339,8 +309,8 @@ def _gate(data: Prepared, params: TrainParams, before_fit: _BeforeFit, choices: 
     return judge(per_user, rate=data.repeat_rate, metric=metric)
 
 
-def _info(frames: Frames, data: Prepared, params: TrainParams, evaluated: FitResult, before_fit: _BeforeFit,
-          choices: _Choices, item_item: sp.csr_matrix, times: StageTimes) -> dict[str, Any]:
+def _info(frames: Frames, data: Prepared, params: TrainParams, evaluated: FitResult, choices: _Choices,
+          item_item: sp.csr_matrix, times: StageTimes) -> dict[str, Any]:
     split, blend = data.split, choices.blend
     return {
         "windows": data.windows.as_info(),
@@ -357,13 +327,9 @@ def _info(frames: Frames, data: Prepared, params: TrainParams, evaluated: FitRes
         "validation_history": evaluated.history, "blend_alpha": blend.alpha,
         "history_half_life_days": blend.half_life, "trend_weight": blend.trend_weight,
         "trend_half_life_days": TREND_HALF_LIFE_DAYS,
-        "next_basket_beta": blend.beta,
-        "blend_validation": {f"item-to-item/half-life/trend/alpha {key}": value
-                             for key, value in blend.table.items()},
+        "blend_validation": {f"half-life/trend/alpha {key}": value for key, value in blend.table.items()},
         "blend_rule": blend.rule,
         "discovery_beta": choices.discovery_beta, "item_item_lambda": params.item_item_lambda,
-        "item_item_lambda_chosen": before_fit.item_item_lambda,
-        "item_item_lambda_validation": before_fit.item_item_lambda_table,
         "item_item_neighbours": params.item_item_neighbours, "item_item_weights": int(item_item.nnz),
         "discovery_validation": {f"beta {key}": value for key, value in choices.discovery_table.items()},
         "discovery_rule": choices.discovery_rule,
@@ -398,6 +364,6 @@ def run_pipeline(frames: Frames, params: TrainParams, *, progress: Progress = _n
         progress(0.9, "exporting")
         item_item = _served_item_item(data, before_fit, choices)
         artifact = _artifact(data, served.model, choices, item_item)
-    info = _info(frames, data, params, evaluated, before_fit, choices, item_item, times)
+    info = _info(frames, data, params, evaluated, choices, item_item, times)
     info["gate"] = _gate(data, params, before_fit, choices)
     return PipelineResult(artifact=artifact, metrics=choices.metrics, info=info)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import scipy.sparse as sp
 
 from campaigns import engine
 from campaigns.synthetic import PlantedCampaign, expected_variance_reduction, planted_members
@@ -122,20 +121,15 @@ def test_best_columns_agree_with_a_full_sort(k):
     assert np.allclose(values, np.take_along_axis(scores, expected, axis=1))
 
 
-@pytest.mark.parametrize("betas", [(0.0, 0.0), (0.6, 1.5)])
-def test_batch_picks_match_the_served_ranking_for_each_member(betas):
-    # given a model (with or without the item-to-item term in its two rankings), some members it knows, one
-    # it does not (cold, by country) and histories
+def test_batch_picks_match_the_served_ranking_for_each_member():
+    # given a model, some members it knows, one it does not (cold, by country) and histories
     from recommender import engine as rec
 
     rng = np.random.default_rng(0)
     users, items = rng.normal(size=(6, 4)).astype(np.float32), rng.normal(size=(30, 4)).astype(np.float32)
     bias = rng.normal(size=30).astype(np.float32)
-    item_item = sp.random(30, 30, density=0.2, random_state=1, dtype=np.float32, format="csr")
-    discovery_beta, next_basket_beta = betas
     model = engine.PickModel(user_vectors=users, item_vectors=items, item_bias=bias, popular=rng.random(30),
-                             cold_vectors=rng.normal(size=(1, 4)).astype(np.float32), blend_alpha=0.7,
-                             item_item=item_item, discovery_beta=discovery_beta, next_basket_beta=next_basket_beta)
+                             cold_vectors=rng.normal(size=(1, 4)).astype(np.float32), blend_alpha=0.7)
     rows, cold = np.array([0, 3, 5, -1]), np.array([-1, -1, -1, 0])
     bought = [np.array([1, 2]), np.array([]), np.array([7, 7, 9]), np.array([4])]
     member = np.concatenate([np.full(len(b), i) for i, b in enumerate(bought)]).astype(np.int64)
@@ -148,18 +142,12 @@ def test_batch_picks_match_the_served_ranking_for_each_member(betas):
         for i in range(4):
             vector = users[rows[i]] if rows[i] >= 0 else model.cold_vectors[0]
             scores = rec.model_scores(items, bias, vector)
-            # as recommender.selectors.recommendations_for ranks for one customer
-            own = bought[i].astype(np.int64)
-            if next_basket and len(own):
-                if rows[i] >= 0 and next_basket_beta:
-                    scores = rec.discovery_scores(scores, rec.item_item_term(item_item, own), next_basket_beta)
-                scores = rec.next_basket_scores(scores, own, np.full(len(own), 10.0),
+            if next_basket and len(bought[i]):
+                scores = rec.next_basket_scores(scores, bought[i].astype(np.int64), np.full(len(bought[i]), 10.0),
                                                 blend_alpha=0.7, history_half_life_days=90.0,
                                                 trend=np.zeros(30, np.float32), trend_weight=0.0)
             elif not next_basket:
-                if rows[i] >= 0 and discovery_beta and len(own):
-                    rec.discovery_in_place(scores, rec.item_item_term(item_item, own), discovery_beta)
-                rec.exclude(scores, own)
+                rec.exclude(scores, bought[i].astype(np.int64))
             expected, _ = rec.best_items(scores, 5)
             assert result.columns[i].tolist() == expected.tolist(), (next_basket, i)
 

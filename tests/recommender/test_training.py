@@ -6,7 +6,7 @@ from django.core.files.storage import default_storage
 
 from jobs.models import Job, JobStatus
 from recommender import engine, serving
-from recommender.engine import item_item, pipeline
+from recommender.engine import pipeline
 from recommender.models import ModelActivation, ModelStatus, ModelVersion
 from recommender.services import model_version_activate, model_version_rollback
 
@@ -29,12 +29,7 @@ def test_training_beats_popularity_and_becomes_active(shop):
     assert version.info["discovery_beta"] in engine.ITEM_ITEM_GRID and version.info["discovery_validation"]
     arrays = serving.artifact_load(version.artifact)
     assert float(arrays["discovery_beta"]) == version.info["discovery_beta"]
-    # the next basket's own weight of the term, chosen with its blend on the validation users
-    assert version.info["next_basket_beta"] in set(engine.ITEM_ITEM_GRID) | {version.info["discovery_beta"]}
-    assert float(arrays["next_basket_beta"]) == version.info["next_basket_beta"]
-    assert version.info["blend_rule"]["chosen"].split("/")[0] == f"{version.info['next_basket_beta']:g}"
-    uses_term = version.info["discovery_beta"] > 0 or version.info["next_basket_beta"] > 0
-    assert (len(arrays["item_item_weights"]) > 0) == uses_term
+    assert (len(arrays["item_item_weights"]) > 0) == (version.info["discovery_beta"] > 0)
     assert version.is_active and version.status == ModelStatus.READY and version.beats_baselines
     assert default_storage.exists(version.artifact)
     assert set(version.timings) >= {"fit", "evaluate", "refit", "job"}
@@ -162,13 +157,11 @@ def test_a_failed_item_to_item_fit_serves_the_model_alone(shop, monkeypatch):
     def broken(*args, **kwargs):
         raise np.linalg.LinAlgError("not positive definite")
 
-    monkeypatch.setattr(pipeline, "item_item_fit", broken)  # the served refit
-    monkeypatch.setattr(item_item, "item_item_fit", broken)  # the fits whose penalty is chosen on validation
+    monkeypatch.setattr(pipeline, "item_item_fit", broken)
     job = train()
     assert job.status == JobStatus.SUCCEEDED, job.error_message
     version = ModelVersion.objects.get(pk=job.result_id)
     assert version.info["discovery_beta"] == 0.0 and "failed" in version.info["discovery_rule"]["why"]
-    assert version.info["next_basket_beta"] == 0.0 and version.info["item_item_lambda_validation"] == {}
     assert version.metrics["discovery"]["served"] == version.metrics["discovery"]["model"]
     assert len(serving.artifact_load(version.artifact)["item_item_weights"]) == 0
 
